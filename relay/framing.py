@@ -1,0 +1,125 @@
+"""Framing: a byte stream (TCP, unix-stream, stdin) in, syslog frames out.  Sans-IO.
+
+It sits between a stream source and the parser.  ``feed(data)`` takes whatever the
+socket returned and gives back the complete frames it now holds; ``close()`` gives the
+last unterminated frame at EOF.  The kind of framing is decided by the first byte of the
+stream, as RFC 6587 allows both on one port:
+
+    ; RFC 6587 3.4.1 octet counting
+    SYSLOG-FRAME = MSG-LEN SP SYSLOG-MSG
+    MSG-LEN      = NONZERO-DIGIT *DIGIT
+    ; RFC 6587 3.4.2 non-transparent framing
+    SYSLOG-FRAME = SYSLOG-MSG TRAILER      ; TRAILER = LF; a CR before it is dropped too
+                                           ; (syslog-ng does so; over UDP a CR stays)
+
+A frame longer than ``max_size`` is cut at ``max_size``: the rest of it is discarded
+(and counted), never buffered without end.
+"""
+
+from __future__ import annotations
+
+from relay.errors import ParseError
+
+_DIGITS = frozenset(b"0123456789")
+
+
+class StreamFramer:
+    """Detects octet counting or newline framing from the first byte and splits frames."""
+
+    __slots__ = ("max_size", "_buf", "_mode", "_need", "_skip_to_lf", "_skip_bytes",
+                 "truncated")
+
+    def __init__(self, max_size: int = 65536) -> None:
+        self.max_size = max_size
+        self._buf = b""
+        self._mode = 0  # 0 undecided, 1 newline, 2 octet counting
+        self._need = -1  # octet counting: length of the frame being read, -1 reading MSG-LEN
+        self._skip_to_lf = False  # newline framing: dropping the tail of an over-long line
+        self._skip_bytes = 0  # octet counting: bytes of an over-long frame still to drop
+        self.truncated = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        if self._mode == 0:
+            if not data:
+                return []
+            self._mode = 2 if data[0] in _DIGITS else 1
+        if self._mode == 1:
+            return self._feed_lines(data)
+        return self._feed_counted(data)
+
+    def _feed_lines(self, data: bytes) -> list[bytes]:
+        if self._skip_to_lf:
+            lf = data.find(b"\n")
+            if lf < 0:
+                return []
+            self._skip_to_lf = False
+            data = data[lf + 1:]
+        buf = self._buf + data if self._buf else data
+        frames = buf.split(b"\n")
+        tail = frames.pop()
+        if len(tail) > self.max_size:
+            # an unterminated line already longer than a frame may be: emit what fits
+            frames.append(tail[: self.max_size])
+            tail = b""
+            self._skip_to_lf = True
+            self.truncated += 1
+        self._buf = tail
+        limit = self.max_size
+        for i, frame in enumerate(frames):
+            if frame[-1:] == b"\r":
+                frame = frames[i] = frame[:-1]
+            if len(frame) > limit:
+                frames[i] = frame[:limit]
+                self.truncated += 1
+        return frames
+
+    def _feed_counted(self, data: bytes) -> list[bytes]:
+        if self._skip_bytes:
+            dropped = min(self._skip_bytes, len(data))
+            self._skip_bytes -= dropped
+            data = data[dropped:]
+        buf = self._buf + data if self._buf else data
+        frames: list[bytes] = []
+        pos = 0
+        end = len(buf)
+        while pos < end:
+            if self._need < 0:
+                sp = buf.find(b" ", pos, pos + 12)
+                if sp < 0:
+                    if end - pos >= 12 or not buf[pos:end].isdigit():
+                        raise ParseError(f"bad octet-counting frame header {buf[pos:pos + 12]!r}")
+                    break
+                header = buf[pos:sp]
+                if not header.isdigit():
+                    raise ParseError(f"bad octet-counting frame header {header!r}")
+                self._need = int(header)
+                pos = sp + 1
+            if end - pos < min(self._need, self.max_size):
+                break
+            if self._need > self.max_size:
+                frames.append(buf[pos: pos + self.max_size])
+                self.truncated += 1
+                rest = self._need - self.max_size
+                avail = end - pos - self.max_size
+                if avail >= rest:
+                    pos += self._need
+                else:
+                    self._skip_bytes = rest - avail
+                    pos = end
+            else:
+                frames.append(buf[pos: pos + self._need])
+                pos += self._need
+            self._need = -1
+        self._buf = buf[pos:] if pos < end else b""
+        return frames
+
+    def close(self) -> list[bytes]:
+        """At EOF: an unterminated last line is still a message (syslog-ng does the same)."""
+        buf, self._buf = self._buf, b""
+        if self._mode == 1 and buf and not self._skip_to_lf:
+            return [buf[:-1] if buf[-1:] == b"\r" else buf]
+        return []
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf)

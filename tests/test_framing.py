@@ -1,0 +1,73 @@
+"""StreamFramer, the h11 way: whole input, one byte at a time, and trailing data."""
+
+import pytest
+
+from relay.errors import ParseError
+from relay.framing import StreamFramer
+
+LINES = b"<13>first message\n<14>second\r\n<15>third\n"
+COUNTED = b"17 <13>first message6 <14>ab11 <15>third\nx"
+EXPECTED = [b"<13>first message", b"<14>second", b"<15>third"]
+EXPECTED_COUNTED = [b"<13>first message", b"<14>ab", b"<15>third\nx"]
+
+
+def feed_all(framer: StreamFramer, chunks: list[bytes]) -> list[bytes]:
+    out: list[bytes] = []
+    for chunk in chunks:
+        out.extend(framer.feed(chunk))
+    return out + framer.close()
+
+
+@pytest.mark.parametrize("data,expected", [(LINES, EXPECTED), (COUNTED, EXPECTED_COUNTED)])
+def test_whole_input(data: bytes, expected: list[bytes]) -> None:
+    assert feed_all(StreamFramer(), [data]) == expected
+
+
+@pytest.mark.parametrize("data,expected", [(LINES, EXPECTED), (COUNTED, EXPECTED_COUNTED)])
+def test_one_byte_at_a_time(data: bytes, expected: list[bytes]) -> None:
+    assert feed_all(StreamFramer(), [data[i:i + 1] for i in range(len(data))]) == expected
+
+
+def test_unterminated_last_line_is_a_message_at_eof() -> None:
+    framer = StreamFramer()
+    assert framer.feed(b"<13>a\n<13>b") == [b"<13>a"]
+    assert framer.buffered == 5
+    assert framer.close() == [b"<13>b"]
+
+
+def test_partial_counted_frame_is_not_emitted_at_eof() -> None:
+    framer = StreamFramer()
+    assert framer.feed(b"10 <13>a") == []
+    assert framer.close() == []
+
+
+def test_long_line_is_cut_and_its_tail_dropped() -> None:
+    framer = StreamFramer(max_size=16)
+    out = framer.feed(b"x" * 40)
+    assert out == [b"x" * 16]
+    assert framer.buffered == 0
+    assert framer.feed(b"yyy\n<13>next\n") == [b"<13>next"]
+    assert framer.truncated == 1
+
+
+def test_long_complete_line_is_cut() -> None:
+    framer = StreamFramer(max_size=16)
+    assert framer.feed(b"z" * 20 + b"\nok\n") == [b"z" * 16, b"ok"]
+
+
+def test_long_counted_frame_is_cut_across_reads() -> None:
+    framer = StreamFramer(max_size=16)
+    assert framer.feed(b"30 " + b"a" * 20) == [b"a" * 16]
+    assert framer.feed(b"b" * 10 + b"2 ok") == [b"ok"]
+
+
+def test_bad_counted_header_is_an_error() -> None:
+    framer = StreamFramer()
+    with pytest.raises(ParseError):
+        framer.feed(b"12x <13>hello")
+
+
+def test_mode_is_decided_by_the_first_byte() -> None:
+    framer = StreamFramer()
+    assert framer.feed(b"<13>5 apples\n") == [b"<13>5 apples"]
+    assert framer.feed(b"12 not counted\n") == [b"12 not counted"]
