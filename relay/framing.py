@@ -29,10 +29,10 @@ class StreamFramer:
     __slots__ = ("max_size", "_buf", "_mode", "_need", "_skip_to_lf", "_skip_bytes",
                  "truncated")
 
-    def __init__(self, max_size: int = 65536) -> None:
+    def __init__(self, max_size: int = 65536, *, newline_only: bool = False) -> None:
         self.max_size = max_size
         self._buf = b""
-        self._mode = 0  # 0 undecided, 1 newline, 2 octet counting
+        self._mode = 1 if newline_only else 0  # 0 undecided, 1 newline, 2 octet counting
         self._need = -1  # octet counting: length of the frame being read, -1 reading MSG-LEN
         self._skip_to_lf = False  # newline framing: dropping the tail of an over-long line
         self._skip_bytes = 0  # octet counting: bytes of an over-long frame still to drop

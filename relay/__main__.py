@@ -1,0 +1,47 @@
+"""The command line: ``relay --config FILE``, ``relay --check --config FILE``, ``relay --version``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from relay import __version__
+from relay.errors import ConfigError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="relay", description="Relay syslog (UDP, TCP, TLS, unix sockets, stdin) as JSON "
+        "lines, the way syslog-ng's format-json writes them.")
+    parser.add_argument("--config", "-c", metavar="FILE", help="the TOML config to run")
+    parser.add_argument("--check", action="store_true",
+                        help="validate the config and exit (0 when valid, 1 otherwise)")
+    parser.add_argument("--version", action="version", version=f"relay {__version__}")
+    parser.add_argument("--log-level", default="info",
+                        choices=["debug", "info", "warning", "error"])
+    args = parser.parse_args(argv)
+    if not args.config:
+        parser.error("--config FILE is required")
+    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(),
+                        format="relay: %(levelname)s: %(message)s")
+
+    from relay import config as config_mod
+    from relay import server
+
+    try:
+        config = config_mod.load(args.config)
+        server.check(config)
+        if args.check:
+            print(f"relay: {args.config}: ok", file=sys.stderr)
+            return 0
+        return server.run(config)
+    except ConfigError as exc:
+        print(f"relay: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

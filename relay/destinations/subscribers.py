@@ -1,0 +1,198 @@
+"""The subscribers destination: a live feed of JSON lines to any number of TCP clients.
+
+Every connected client gets the template output of every message that reaches this
+destination.  A client may send a line holding a filter expression (the pipeline's
+filter language); from then on it only gets what passes it.  An empty line clears it; a
+bad expression gets one ``error: ...`` line back and the old filter stays.
+
+A subscriber never exerts backpressure: each client has a bounded buffer; when it is
+full the client's messages are dropped and counted, and a client that stays full for
+``stall_timeout`` seconds is disconnected.  So a client that never reads blocks nobody.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import time
+from collections.abc import Callable
+
+from relay.config import DestinationConfig
+from relay.destinations.base import Destination, Render, log
+from relay.flow import FlowControl
+from relay.message import LogMessage
+
+MAX_FILTER_LINE = 64 * 1024
+
+
+class Subscriber(asyncio.Protocol):
+    def __init__(self, owner: SubscribersDestination):
+        self.owner = owner
+        self.transport: asyncio.Transport | None = None
+        self.filter: Callable[[LogMessage], bool] | None = None
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+        self.full_since = 0.0
+        self.dropped = 0
+        self.sent = 0
+        self._inbuf = b""
+        self.peer = ""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = str(peer[0]) if isinstance(peer, tuple) else "local"
+        if not self.owner.admit(self):
+            transport.abort()
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        self.owner.clients.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.owner.clients.discard(self)
+        self.pending.clear()
+
+    def data_received(self, data: bytes) -> None:
+        self._inbuf += data
+        if len(self._inbuf) > MAX_FILTER_LINE and b"\n" not in self._inbuf:
+            self.reply(b"error: filter line too long\n")
+            self._inbuf = b""
+            return
+        while b"\n" in self._inbuf:
+            line, self._inbuf = self._inbuf.split(b"\n", 1)
+            self.set_filter(line.decode("utf-8", "replace").strip())
+
+    def set_filter(self, expr: str) -> None:
+        if not expr:
+            self.filter = None
+            return
+        try:
+            from relay.filter import compile_filter
+
+            self.filter = compile_filter(expr, filters=self.owner.named_filters)
+        except Exception as exc:  # a bad expression must never drop the connection
+            self.reply(f"error: {exc}\n".encode())
+
+    def reply(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def push(self, data: bytes, now: float) -> bool:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return False
+        queued = transport.get_write_buffer_size() + self.pending_size
+        if queued + len(data) > self.owner.buffer_bytes:
+            self.dropped += 1
+            if not self.full_since:
+                self.full_since = now
+            return False
+        self.full_since = 0.0
+        self.pending.append(data)
+        self.pending_size += len(data)
+        return True
+
+    def flush(self) -> None:
+        if self.pending and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(self.pending))
+            self.sent += len(self.pending)
+        self.pending.clear()
+        self.pending_size = 0
+
+
+class SubscribersDestination(Destination):
+    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl,
+                 named_filters: dict[str, Callable[[LogMessage], bool]] | None = None):
+        super().__init__(config, render, flow)
+        self.clients: set[Subscriber] = set()
+        self.named_filters = named_filters or {}
+        self.buffer_bytes = config.buffer_bytes
+        self.allow = [ipaddress.ip_network(c, strict=False) for c in config.allow]
+        self.server: asyncio.AbstractServer | None = None
+        self._flush_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reaper: asyncio.TimerHandle | None = None
+        self.refused = 0
+        self.disconnected_stalled = 0
+
+    async def start(self) -> list[str]:
+        loop = self._loop = asyncio.get_running_loop()
+        listen = self.config.listen
+        assert listen is not None
+        if listen.scheme == "unix-stream":
+            self.server = await loop.create_unix_server(lambda: Subscriber(self), listen.path)
+            addresses = [str(listen)]
+        else:
+            self.server = await loop.create_server(lambda: Subscriber(self), listen.host,
+                                                   listen.port, reuse_address=True)
+            addresses = []
+            for sock in self.server.sockets:
+                host, port = sock.getsockname()[:2]
+                addresses.append(f"tcp://{host}:{port}")
+        self._reaper = loop.call_later(1.0, self._reap)
+        return addresses
+
+    def admit(self, client: Subscriber) -> bool:
+        if len(self.clients) >= self.config.max_clients:
+            self.refused += 1
+            log.warning("destination %s: refusing %s: max_clients reached", self.name,
+                        client.peer)
+            return False
+        if self.allow and client.peer != "local":
+            addr = ipaddress.ip_address(client.peer)
+            if not any(addr in net for net in self.allow):
+                self.refused += 1
+                log.warning("destination %s: refusing %s: not in allow", self.name, client.peer)
+                return False
+        return True
+
+    def send(self, msg: LogMessage) -> None:
+        if not self.clients:
+            return
+        data = self.render(msg)
+        now = 0.0
+        for client in self.clients:
+            if client.filter is not None and not client.filter(msg):
+                continue
+            if not client.push(data, now or (now := time.monotonic())):
+                self.dropped += 1
+        if not self._flush_scheduled and self._loop is not None:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+        self.written += 1
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        for client in self.clients:
+            client.flush()
+
+    def _reap(self) -> None:
+        now = time.monotonic()
+        for client in list(self.clients):
+            if client.full_since and now - client.full_since >= self.config.stall_timeout:
+                self.disconnected_stalled += 1
+                log.warning("destination %s: disconnecting %s: stalled for %.0fs, %d dropped",
+                            self.name, client.peer, now - client.full_since, client.dropped)
+                if client.transport is not None:
+                    client.transport.abort()
+        assert self._loop is not None
+        self._reaper = self._loop.call_later(1.0, self._reap)
+
+    async def stop(self) -> None:
+        self._flush()
+        if self._reaper is not None:
+            self._reaper.cancel()
+        if self.server is not None:
+            self.server.close()
+        for client in list(self.clients):
+            if client.transport is not None:
+                client.transport.close()
+        if self.server is not None:
+            try:
+                await asyncio.wait_for(self.server.wait_closed(), 1.0)
+            except (TimeoutError, asyncio.TimeoutError):
+                pass

@@ -1,0 +1,301 @@
+"""The server: builds the data path from a Config, runs it, and shuts it down cleanly.
+
+Start: destinations first (so nothing is routed into a closed one), then the pipeline,
+then the sources, printing one line per listening address.  SIGHUP reopens files.
+SIGTERM/SIGINT: stop accepting, finish reading what connected peers already sent (until
+EOF, or until they go quiet, within a short deadline), flush every destination, return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from relay.config import Config, SourceConfig
+from relay.destinations import destination_class
+from relay.destinations.base import Destination
+from relay.errors import ConfigError, RelayError
+from relay.flow import FlowControl
+from relay.message import LogMessage
+from relay.parse import Parser
+from relay.pipeline import LogPath, Pipeline
+from relay.sources import SourceRuntime
+from relay.sources.stream import StreamProtocol
+
+log = logging.getLogger("relay")
+
+DRAIN_DEADLINE = 2.0  # seconds to finish reading connected peers at shutdown
+DRAIN_QUIET = 0.1  # a connection that sent nothing for this long is drained
+
+
+class SharedRender:
+    """One compiled template shared by the destinations that use the same text.
+
+    A message routed to several such destinations is rendered once.
+    """
+
+    __slots__ = ("_render", "_last", "_out")
+
+    def __init__(self, render: Callable[[LogMessage], bytes]):
+        self._render = render
+        self._last: LogMessage | None = None
+        self._out = b""
+
+    def __call__(self, msg: LogMessage) -> bytes:
+        if msg is not self._last:
+            self._out = self._render(msg)
+            self._last = msg
+        return self._out
+
+
+def compile_filters(config: Config) -> dict[str, Callable[[LogMessage], bool]]:
+    if not config.filters:
+        return {}
+    from relay.errors import FilterError
+    from relay.filter import compile_filter
+
+    compiled: dict[str, Callable[[LogMessage], bool]] = {}
+    for f in config.filters:
+        try:
+            compiled[f.name] = compile_filter(f.expr, filters=compiled, name=f.name)
+        except FilterError as exc:
+            at = f", line {f.line}" if f.line else ""
+            raise ConfigError(f"{config.path}{at}: [[filter]] {f.name!r} key 'expr': {exc}"
+                              ) from None
+    return compiled
+
+
+def compile_rewrites(config: Config) -> dict[str, Callable[[LogMessage], None]]:
+    if not config.rewrites:
+        return {}
+    from relay.rewrite import compile_rewrite
+
+    compiled = {}
+    for r in config.rewrites:
+        try:
+            compiled[r.name] = compile_rewrite(r.name, dict(r.spec))
+        except ConfigError as exc:
+            raise ConfigError(f"{config.path}: [[rewrite]] {r.name!r}: {exc}") from None
+    return compiled
+
+
+def compile_renders(config: Config) -> dict[str, SharedRender]:
+    from relay.template import compile_template
+
+    by_text: dict[str, SharedRender] = {}
+    renders = {}
+    for d in config.destinations:
+        if d.template not in by_text:
+            try:
+                by_text[d.template] = SharedRender(compile_template(d.template).render)
+            except ConfigError as exc:
+                raise ConfigError(f"{config.path}: [[destination]] {d.name!r} key 'template': "
+                                  f"{exc}") from None
+        renders[d.name] = by_text[d.template]
+    return renders
+
+
+def check(config: Config) -> None:
+    """Compile everything that can be compiled without opening a socket or a file."""
+    compile_filters(config)
+    compile_rewrites(config)
+    compile_renders(config)
+    for s in config.sources:
+        Parser(s.protocol, s.name, keep_hostname=config.options.keep_hostname)
+
+
+class Relay:
+    def __init__(self, config: Config):
+        self.config = config
+        self.flow = FlowControl()
+        self.destinations: dict[str, Destination] = {}
+        self.sources: dict[str, SourceRuntime] = {}
+        self.servers: list[asyncio.AbstractServer] = []
+        self.endpoints: list[asyncio.BaseTransport] = []
+        self.connections: set[StreamProtocol] = set()
+        self.addresses: list[str] = []
+        self.stdin_task: asyncio.Task[None] | None = None
+        self.stopping = asyncio.Event()
+        self.pipeline: Pipeline | None = None
+
+    async def start(self) -> list[str]:
+        config = self.config
+        filters = compile_filters(config)
+        rewrites = compile_rewrites(config)
+        renders = compile_renders(config)
+        for d in config.destinations:
+            cls = destination_class(d.type)
+            kwargs: dict[str, Any] = {}
+            if d.type == "subscribers":
+                kwargs["named_filters"] = filters
+            dest = cls(d, renders[d.name], self.flow, **kwargs)
+            self.destinations[d.name] = dest
+            try:
+                self.addresses += await dest.start()
+            except OSError as exc:
+                raise ConfigError(f"{config.path}: destination {d.name!r}: cannot listen on "
+                                  f"{d.listen}: {exc.strerror}") from None
+        paths = []
+        for lg in config.logs:
+            paths.append(LogPath(
+                sources=frozenset(lg.source),
+                filters=tuple(filters[n] for n in lg.filter),
+                rewrites=tuple(rewrites[n] for n in lg.rewrite),
+                destinations=tuple(self.destinations[n].send for n in lg.destination),
+                final="final" in lg.flags,
+                fallback="fallback" in lg.flags,
+                catchall="catchall" in lg.flags,
+            ))
+        self.pipeline = Pipeline(paths)
+        for s in config.sources:
+            await self._start_source(s)
+        return self.addresses
+
+    async def _start_source(self, s: SourceConfig) -> None:
+        assert self.pipeline is not None
+        parser = Parser(s.protocol, s.name, keep_hostname=self.config.options.keep_hostname)
+        runtime = SourceRuntime(s, parser, self.pipeline.router(s.name), self.flow)
+        self.sources[s.name] = runtime
+        scheme = s.listen.scheme
+        try:
+            if scheme == "udp":
+                from relay.sources.udp import start_udp
+
+                transport, addrs = await start_udp(runtime)
+                self.endpoints.append(transport)
+            elif scheme in ("tcp", "tls"):
+                from relay.sources.tcp import start_tcp
+
+                server, addrs = await start_tcp(runtime, self.connections)
+                self.servers.append(server)
+            elif scheme.startswith("unix-"):
+                from relay.sources.unix import start_unix
+
+                obj, addrs = await start_unix(runtime, self.connections)
+                if isinstance(obj, asyncio.AbstractServer):
+                    self.servers.append(obj)
+                else:
+                    self.endpoints.append(obj)
+            else:
+                from relay.sources.stdin import read_stdin
+
+                self.stdin_task = asyncio.get_running_loop().create_task(read_stdin(runtime))
+                self.stdin_task.add_done_callback(self._stdin_done)
+                addrs = ["stdin://"]
+        except OSError as exc:
+            raise ConfigError(f"{self.config.path}: source {s.name!r}: cannot listen on "
+                              f"{s.listen}: {exc.strerror or exc}") from None
+        self.addresses += addrs
+
+    def _stdin_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("source stdin: %s", task.exception())
+        only_stdin = all(s.listen.scheme == "stdin" for s in self.config.sources)
+        if only_stdin:
+            self.stopping.set()
+
+    def reopen(self) -> None:
+        log.info("SIGHUP: reopening files")
+        for dest in self.destinations.values():
+            dest.reopen()
+
+    async def stop(self) -> None:
+        # 1. stop accepting
+        for server in self.servers:
+            server.close()
+        for endpoint in self.endpoints:
+            endpoint.close()
+        # 2. finish reading what connected peers already sent
+        await self._drain()
+        if self.stdin_task is not None and not self.stdin_task.done():
+            self.stdin_task.cancel()
+        # 3. flush every destination
+        for dest in self.destinations.values():
+            try:
+                await dest.stop()
+            except Exception as exc:
+                log.error("destination %s: %s", dest.name, exc)
+        for server in self.servers:
+            try:
+                await asyncio.wait_for(server.wait_closed(), 0.5)
+            except (TimeoutError, asyncio.TimeoutError):
+                pass
+
+    async def _drain(self) -> None:
+        conns = list(self.connections)
+        if not conns:
+            return
+        for c in conns:  # a paused connection must be read to its end too
+            if c.transport is not None and not c.transport.is_closing():
+                try:
+                    c.transport.resume_reading()
+                except RuntimeError:
+                    pass
+        deadline = time.monotonic() + DRAIN_DEADLINE
+        received = sum(r.received for r in self.sources.values())
+        quiet_since = time.monotonic()
+        while self.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            now_received = sum(r.received for r in self.sources.values())
+            if now_received != received:
+                received, quiet_since = now_received, time.monotonic()
+            elif time.monotonic() - quiet_since >= DRAIN_QUIET:
+                break
+        for c in list(self.connections):
+            if c.transport is not None:
+                # what is left in the framer is a partial frame the peer never finished
+                c.transport.close()
+
+
+async def serve(config: Config, *, ready: Callable[[list[str]], None] | None = None) -> int:
+    relay = Relay(config)
+    loop = asyncio.get_running_loop()
+    try:
+        addresses = await relay.start()
+    except RelayError:
+        await relay.stop()
+        raise
+    for address in addresses:
+        print(f"relay: listening on {address}", file=sys.stderr, flush=True)
+    if ready is not None:
+        ready(addresses)
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, relay.stopping.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+    try:
+        loop.add_signal_handler(signal.SIGHUP, relay.reopen)
+        installed.append(signal.SIGHUP)
+    except (NotImplementedError, RuntimeError, ValueError):
+        pass
+    try:
+        await relay.stopping.wait()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        await relay.stop()
+    log.info("stopped: %s", ", ".join(
+        f"{name} received {r.received}" for name, r in relay.sources.items()))
+    return 0
+
+
+def run(config: Config) -> int:
+    """Run the relay in the foreground on uvloop (asyncio when uvloop is missing)."""
+    try:
+        import uvloop
+
+        runner: Callable[..., int] = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    if os.environ.get("RELAY_LOOP") == "asyncio":
+        runner = asyncio.run
+    return runner(serve(config))

@@ -1,0 +1,53 @@
+"""The stdin source: newline-framed messages on standard input; EOF ends the source.
+
+A pipe, socket or terminal is read by the event loop; a regular file is read in a
+worker thread, since the loop cannot poll one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import sys
+
+from relay.framing import StreamFramer
+from relay.sources import SourceRuntime
+from relay.sources.stream import local_peer
+
+CHUNK = 256 * 1024
+
+
+async def read_stdin(runtime: SourceRuntime) -> None:
+    """Read standard input to EOF, delivering frames as they come."""
+    loop = asyncio.get_running_loop()
+    fd = sys.stdin.fileno()
+    # stdin is always newline-framed, like syslog-ng's stdin()
+    framer = StreamFramer(runtime.max_msg_size, newline_only=True)
+    peer = local_peer()
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        while True:
+            data = await loop.run_in_executor(None, os.read, fd, CHUNK)
+            if not data:
+                break
+            frames = framer.feed(data)
+            if frames:
+                runtime.deliver(frames, peer)
+    else:
+        reader = asyncio.StreamReader(limit=CHUNK)
+        protocol = asyncio.StreamReaderProtocol(reader)
+        transport, _ = await loop.connect_read_pipe(lambda: protocol, os.fdopen(fd, "rb", 0,
+                                                                               closefd=False))
+        try:
+            while True:
+                data = await reader.read(CHUNK)
+                if not data:
+                    break
+                frames = framer.feed(data)
+                if frames:
+                    runtime.deliver(frames, peer)
+        finally:
+            transport.close()
+    rest = framer.close()
+    if rest:
+        runtime.deliver(rest, peer)

@@ -1,0 +1,80 @@
+"""The stream protocol shared by TCP, TLS and unix-stream sources.
+
+Bytes go through relay.framing (octet counting or newlines, decided by the first byte)
+and the frames of one read are parsed and routed as one batch.  Reading pauses while a
+destination is congested (relay.flow).  A framing error closes that connection only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from relay.errors import ParseError
+from relay.framing import StreamFramer
+from relay.parse import Peer
+from relay.sources import SourceRuntime, log
+
+
+class StreamProtocol(asyncio.Protocol):
+    def __init__(self, runtime: SourceRuntime, connections: set[StreamProtocol]):
+        self.runtime = runtime
+        self.connections = connections
+        self.framer = StreamFramer(runtime.max_msg_size)
+        self.transport: asyncio.Transport | None = None
+        self.peer = Peer("", "", 0)
+        self.closed = asyncio.get_running_loop().create_future()
+        self.eof = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peer = peer_of(transport)
+        self.connections.add(self)
+        self.runtime.flow.register(transport)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            frames = self.framer.feed(data)
+        except ParseError as exc:
+            self.runtime.errors += 1
+            log.warning("source %s: closing connection from %s: %s", self.runtime.name,
+                        self.peer.source_ip or "local", exc)
+            if self.transport is not None:
+                self.transport.close()
+            return
+        if frames:
+            self.runtime.deliver(frames, self.peer)
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        frames = self.framer.close()
+        if frames:
+            self.runtime.deliver(frames, self.peer)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.runtime.truncated += self.framer.truncated
+        self.connections.discard(self)
+        if self.transport is not None:
+            self.runtime.flow.unregister(self.transport)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+def peer_of(transport: asyncio.BaseTransport) -> Peer:
+    sock = transport.get_extra_info("socket")
+    family = sock.family if sock is not None else socket.AF_UNIX
+    if family in (socket.AF_INET, socket.AF_INET6):
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        host = str(peer[0])
+        return Peer(host, host, 6, str(local[0]), int(local[1]))
+    return local_peer()
+
+
+def local_peer() -> Peer:
+    """What syslog-ng records for a local (unix socket, stdin) sender."""
+    from relay.parse import local_peer as parser_local_peer
+
+    return parser_local_peer()
