@@ -9,6 +9,13 @@ escaped as ``\\xNN`` by format-json.
 
 from __future__ import annotations
 
+# Bits of LogMessage.flags (syslog-ng's LF_* message flags that change what macros say).
+#: The message was made here or came from a local source (unix socket, stdin, pipe):
+#: SEQNUM and the meta sequenceId of SDATA then come from the destination's own counter.
+FLAG_LOCAL = 0x0001
+#: The payload is known to be UTF-8 (an RFC 5424 BOM said so).
+FLAG_UTF8 = 0x0002
+
 
 class LogMessage:
     """One syslog message.
@@ -53,8 +60,11 @@ class LogMessage:
         self.proto: int = 0
         self.dest_ip: str = ""
         self.dest_port: int = 0
-        # parser-specific bits (e.g. which syntax produced the message); see relay.parse
+        # FLAG_* bits above
         self.flags: int = 0
+        # SEQNUM of a FLAG_LOCAL message: the destination sets it from its own counter
+        # (1, 2, 3, ... per destination, stepped for each local message it writes), as
+        # syslog-ng's writer does.  Other messages take SEQNUM from .SDATA.meta.sequenceId.
         self.seqnum: int = 0
 
     def copy(self) -> LogMessage:
