@@ -1,0 +1,79 @@
+"""The program destination: template lines to a command's stdin, like syslog-ng's program().
+
+The command runs under ``/bin/sh -c``.  When it exits the relay logs why and starts it
+again after a backoff (0.5 s doubling to 30 s, reset once it has run for a while);
+lines wait meanwhile (see TransportDestination).  At shutdown its stdin is closed and
+the relay waits a short while for it to exit, then terminates it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from relay.destinations.base import TransportDestination, log
+
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 30.0
+STABLE = 10.0  # seconds of running that reset the backoff
+EXIT_WAIT = 5.0
+
+
+class ProgramDestination(TransportDestination):
+    _proc: asyncio.subprocess.Process | None = None
+    _watch: asyncio.Task[None] | None = None
+    _stopping = False
+    restarts = 0
+
+    async def start(self) -> list[str]:
+        await super().start()
+        self._watch = asyncio.get_running_loop().create_task(self._supervise())
+        return []
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        proc = await asyncio.create_subprocess_exec(
+            "/bin/sh", "-c", self.config.command, stdin=asyncio.subprocess.PIPE)
+        assert proc.stdin is not None
+        self.connected(proc.stdin.transport)  # type: ignore[arg-type]
+        return proc
+
+    async def _supervise(self) -> None:
+        loop = asyncio.get_running_loop()
+        backoff = BACKOFF_FIRST
+        while not self._stopping:
+            try:
+                self._proc = await self._spawn()
+            except OSError as exc:
+                log.error("destination %s: cannot start %r: %s", self.name, self.config.command,
+                          exc)
+            else:
+                started = loop.time()
+                code = await self._proc.wait()
+                self.transport = None
+                if self._stopping:
+                    return
+                why = (f"killed by signal {-code}" if code < 0 else f"exited with status {code}")
+                log.warning("destination %s: program %r %s; restarting in %.1fs", self.name,
+                            self.config.command, why, backoff)
+                if loop.time() - started >= STABLE:
+                    backoff = BACKOFF_FIRST
+            self.restarts += 1
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def stop(self) -> None:
+        self.flush()
+        await self.drain(2.0)
+        self._stopping = True
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            try:
+                await asyncio.wait_for(proc.wait(), EXIT_WAIT)
+            except (TimeoutError, asyncio.TimeoutError):
+                log.warning("destination %s: program did not exit; terminating it", self.name)
+                proc.send_signal(signal.SIGTERM)
+                await proc.wait()
+        if self._watch is not None:
+            self._watch.cancel()
