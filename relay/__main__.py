@@ -1,4 +1,4 @@
-"""The command line: ``relay --config FILE``, ``relay --check --config FILE``, ``relay --version``."""
+"""The command line: ``relay --config FILE``, ``relay --check --config FILE``, ``--version``."""
 
 from __future__ import annotations
 

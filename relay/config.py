@@ -314,7 +314,8 @@ def _options(loader: _Loader, data: Mapping[str, Any]) -> Options:
         use_dns=t.get("use_dns", bool, False),
         chain_hostnames=t.get("chain_hostnames", bool, False),
         use_fqdn=t.get("use_fqdn", bool, False),
-        log_msg_size=t.convert("log_msg_size", parse_size, t.get("log_msg_size", (int, str), 65536)),
+        log_msg_size=t.convert("log_msg_size", parse_size,
+                               t.get("log_msg_size", (int, str), 65536)),
     )
     t.finish()
     for key in ("use_dns", "chain_hostnames", "use_fqdn"):
@@ -456,13 +457,18 @@ def _log(t: _Table) -> LogConfig:
 
 
 def _check_names(loader: _Loader, config: Config) -> None:
-    for where, items in (("source", config.sources), ("destination", config.destinations),
-                         ("filter", config.filters), ("rewrite", config.rewrites)):
+    tables: dict[str, list[str]] = {
+        "source": [s.name for s in config.sources],
+        "destination": [d.name for d in config.destinations],
+        "filter": [f.name for f in config.filters],
+        "rewrite": [r.name for r in config.rewrites],
+    }
+    for where, names in tables.items():
         seen: set[str] = set()
-        for i, item in enumerate(items):
-            if item.name in seen:
-                raise loader.error(where, "name", f"{item.name!r} is defined twice", i)
-            seen.add(item.name)
+        for i, item_name in enumerate(names):
+            if item_name in seen:
+                raise loader.error(where, "name", f"{item_name!r} is defined twice", i)
+            seen.add(item_name)
     known = {
         "source": {s.name for s in config.sources},
         "destination": {d.name for d in config.destinations},
@@ -476,15 +482,15 @@ def _check_names(loader: _Loader, config: Config) -> None:
                     raise loader.error("log", key, f"names an undefined {key} {name!r}", i)
     if not config.sources:
         raise loader.error("source", None, "is missing: define at least one [[source]]", 0)
-    binds: dict[tuple[str, str, int | str], str] = {}
+    binds: dict[tuple[str, str, str], str] = {}
     endpoints = [(s.name, s.listen) for s in config.sources]
     endpoints += [(d.name, d.listen) for d in config.destinations if d.listen]
-    for name, listen in endpoints:
-        kind = "udp" if listen.scheme == "udp" else "stream"
-        if listen.scheme == "stdin":
-            continue
-        key = (kind, listen.host, listen.port) if listen.port else (kind, "", listen.path)
-        if key in binds and (listen.port or listen.path):
-            raise ConfigError(f"{config.path}: {name!r} and {binds[key]!r} both listen on "
+    for owner, listen in endpoints:
+        if listen.scheme == "stdin" or (not listen.port and not listen.path):
+            continue  # stdin, or port 0: the kernel picks a free port
+        kind = "udp" if listen.scheme in ("udp", "unix-dgram") else "stream"
+        bind = (kind, listen.host, str(listen.port or listen.path))
+        if bind in binds:
+            raise ConfigError(f"{config.path}: {owner!r} and {binds[bind]!r} both listen on "
                               f"{listen}")
-        binds[key] = name
+        binds[bind] = owner

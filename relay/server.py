@@ -224,7 +224,7 @@ class Relay:
         for server in self.servers:
             try:
                 await asyncio.wait_for(server.wait_closed(), 0.5)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 pass
 
     async def _drain(self) -> None:

@@ -71,7 +71,7 @@ class ProgramDestination(TransportDestination):
                 proc.stdin.close()
             try:
                 await asyncio.wait_for(proc.wait(), EXIT_WAIT)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 log.warning("destination %s: program did not exit; terminating it", self.name)
                 proc.send_signal(signal.SIGTERM)
                 await proc.wait()

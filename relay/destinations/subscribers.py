@@ -194,5 +194,5 @@ class SubscribersDestination(Destination):
         if self.server is not None:
             try:
                 await asyncio.wait_for(self.server.wait_closed(), 1.0)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 pass
