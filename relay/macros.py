@@ -1,0 +1,398 @@
+"""Macros: what ``$NAME`` means for a message, exactly as syslog-ng 3.38 computes it.
+
+Data path: parse -> pipeline -> **templates** -> destinations.  Templates and format-json
+ask ``resolve(name)`` once, when they are compiled, for a getter; the getter turns a
+``LogMessage`` into the text of that macro (or of that name-value pair, "" when unset).
+
+Date macros come in five forms: plain and ``S_`` (the sender's stamp), ``R_`` (receive
+time), ``C_`` (now, when the template runs) and ``P_`` (processing time; the relay does
+not keep one, so like syslog-ng without one it is now).  Each is shown in the zone its
+stamp carries.  The text of every date field is computed once per (second, zone) and
+cached; only USEC/MSEC look at the microseconds.
+
+"Now" is ``clock()``, a module-level function returning nanoseconds since the epoch
+(``time.time_ns`` by default).  Tests replace it: ``relay.macros.clock = lambda: ns``.
+
+SEQNUM (and the meta sequenceId that SDATA adds) follow syslog-ng's writer: for a message
+flagged local (``FLAG_LOCAL``: our own error messages, local sources) it is
+``msg.seqnum``, which the destination sets from its own counter; for any other message
+it is the number in ``.SDATA.meta.sequenceId``.  HOSTID, LOGHOST, SYSUPTIME and RUNID
+describe this host and process, not syslog-ng's.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import zlib
+from collections.abc import Callable
+
+from relay.message import FLAG_LOCAL, LogMessage
+from relay.parse.stamp import MONTHS, local_info
+
+Getter = Callable[[LogMessage], str]
+
+#: "now" for C_ and P_ macros, in nanoseconds since the epoch; replace it in tests
+clock: Callable[[], int] = time.time_ns
+
+_START_NS = time.time_ns()
+
+FACILITY_NAMES = (
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+    "authpriv", "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1",
+    "local2", "local3", "local4", "local5", "local6", "local7",
+)  # fmt: skip
+SEVERITY_NAMES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+#: name -> code, with syslog-ng's aliases (for readers of names, e.g. JSON input)
+FACILITY_CODES = {name: code for code, name in enumerate(FACILITY_NAMES)} | {"megasafe": 10}
+SEVERITY_CODES = {name: code for code, name in enumerate(SEVERITY_NAMES)} | {
+    "emergency": 0, "panic": 0, "critical": 2, "error": 3, "warn": 4, "informational": 6,
+}  # fmt: skip
+
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+# Sunday first, as C's tm_wday
+WEEKDAY_ABBREVS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+WEEKDAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+
+#: the date fields; each also exists as S_, R_, C_ and P_
+DATE_FIELDS = (
+    "DATE", "FULLDATE", "ISODATE", "STAMP", "YEAR", "YEAR_DAY", "MONTH", "MONTH_WEEK",
+    "MONTH_ABBREV", "MONTH_NAME", "DAY", "HOUR", "HOUR12", "MIN", "SEC", "USEC", "MSEC",
+    "AMPM", "WEEKDAY", "WEEK_DAY", "WEEK_DAY_ABBREV", "WEEK_DAY_NAME", "WEEK", "ISOWEEK",
+    "TZOFFSET", "TZ", "UNIXTIME",
+)  # fmt: skip
+_OTHER_MACROS = (
+    "FACILITY", "FACILITY_NUM", "SEVERITY", "SEVERITY_NUM", "PRIORITY", "LEVEL", "LEVEL_NUM",
+    "TAG", "TAGS", "BSDTAG", "PRI", "SYSUPTIME", "SDATA", "MSGHDR", "SOURCEIP", "DESTIP",
+    "DESTPORT", "PROTO", "SEQNUM", "CONTEXT_ID", "_", "RCPTID", "RUNID", "HOSTID", "UNIQID",
+    "MSG", "MESSAGE", "HOST", "LOGHOST",
+)  # fmt: skip
+#: every macro name syslog-ng 3.38 knows (everything else is a name-value pair)
+MACROS: frozenset[str] = frozenset(
+    _OTHER_MACROS
+    + DATE_FIELDS
+    + tuple(p + f for p in ("R_", "S_", "C_", "P_") for f in DATE_FIELDS)
+)
+
+
+# --- dates ----------------------------------------------------------------------------
+
+
+def _zone(gmtoff: int) -> str:
+    a = -gmtoff if gmtoff < 0 else gmtoff
+    return f"{'-' if gmtoff < 0 else '+'}{a // 3600:02d}:{a % 3600 // 60:02d}"
+
+
+def _isleap(y: int) -> bool:
+    return (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
+
+
+def _iso_week(tm_year: int, wday: int, yday: int) -> int:
+    # syslog-ng's arithmetic on struct tm fields (tm_year counts from 1900: its leap-year
+    # test sees 2000 as 100, and we follow it)
+    week = (yday - (wday - 1 + 7) % 7 + 7) // 7
+    if (wday + 371 - yday - 2) % 7 <= 2:
+        week += 1
+    if week == 0:
+        dec31 = (wday + 7 - yday - 1) % 7
+        return 53 if dec31 == 4 or (dec31 == 5 and _isleap(tm_year - 1)) else 52
+    if week == 53:
+        jan1 = (wday + 371 - yday) % 7
+        if jan1 != 4 and (jan1 != 3 or not _isleap(tm_year)):
+            return 1
+    return week
+
+
+# index of each field in the per-second tuple; USEC and MSEC are not in it
+_FIELD_INDEX = {f: i for i, f in enumerate(x for x in DATE_FIELDS if x not in ("USEC", "MSEC"))}
+_second_cache: dict[tuple[int, int], tuple[str, ...]] = {}
+
+
+def _second(sec: int, gmtoff: int) -> tuple[str, ...]:
+    """Every date field but USEC/MSEC for one second shown at one UTC offset."""
+    key = (sec, gmtoff)
+    r = _second_cache.get(key)
+    if r is not None:
+        return r
+    if len(_second_cache) > 1024:
+        _second_cache.clear()
+    t = time.gmtime(sec + gmtoff)
+    year, mon, mday = t.tm_year, t.tm_mon, t.tm_mday
+    hour, minute, s = t.tm_hour, t.tm_min, t.tm_sec
+    wday = (t.tm_wday + 1) % 7
+    yday = t.tm_yday - 1
+    mabbr = MONTHS[mon - 1]
+    hms = f"{hour:02d}:{minute:02d}:{s:02d}"
+    zone = _zone(gmtoff)
+    bsd = f"{mabbr} {mday:2d} {hms}"
+    h12 = hour if hour < 12 else hour - 12
+    fields = {
+        "DATE": bsd,
+        "FULLDATE": f"{year} {bsd}",
+        "ISODATE": f"{year}-{mon:02d}-{mday:02d}T{hms}{zone}",
+        "STAMP": bsd,
+        "YEAR": f"{year:04d}",
+        "YEAR_DAY": f"{yday + 1:03d}",
+        "MONTH": f"{mon:02d}",
+        "MONTH_WEEK": str(mday // 7 + (1 if wday > 0 and mday % 7 >= wday else 0)),
+        "MONTH_ABBREV": mabbr,
+        "MONTH_NAME": MONTH_NAMES[mon - 1],
+        "DAY": f"{mday:02d}",
+        "HOUR": f"{hour:02d}",
+        "HOUR12": f"{h12 or 12:02d}",
+        "MIN": f"{minute:02d}",
+        "SEC": f"{s:02d}",
+        "AMPM": "AM" if hour < 12 else "PM",
+        "WEEKDAY": WEEKDAY_ABBREVS[wday],
+        "WEEK_DAY": str(wday + 1),
+        "WEEK_DAY_ABBREV": WEEKDAY_ABBREVS[wday],
+        "WEEK_DAY_NAME": WEEKDAY_NAMES[wday],
+        "WEEK": f"{(yday - (wday - 1 + 7) % 7 + 7) // 7:02d}",
+        "ISOWEEK": f"{_iso_week(year - 1900, wday, yday):02d}",
+        "TZOFFSET": zone,
+        "TZ": zone,
+        "UNIXTIME": str(sec),
+    }
+    r = tuple(fields[f] for f in _FIELD_INDEX)
+    _second_cache[key] = r
+    return r
+
+
+def _now() -> tuple[int, int, int]:
+    sec, ns = divmod(clock(), 1_000_000_000)
+    return sec, ns // 1000, local_info(sec)[0]
+
+
+def _date_getter(prefix: str, field: str) -> Getter:
+    if field in ("USEC", "MSEC"):
+        width, div = (6, 1) if field == "USEC" else (3, 1000)
+        if prefix == "R_":
+            return lambda m: f"{m.recvd_usec // div:0{width}d}"
+        if prefix in ("C_", "P_"):
+            return lambda m: f"{_now()[1] // div:0{width}d}"
+        return lambda m: f"{m.stamp_usec // div:0{width}d}"
+    idx = _FIELD_INDEX[field]
+    cache = _second_cache
+    if prefix == "R_":
+
+        def recvd(m: LogMessage) -> str:
+            r = cache.get((m.recvd_sec, m.recvd_gmtoff))
+            return (r or _second(m.recvd_sec, m.recvd_gmtoff))[idx]
+
+        return recvd
+    if prefix in ("C_", "P_"):
+
+        def now(m: LogMessage) -> str:
+            sec, _, gmtoff = _now()
+            return _second(sec, gmtoff)[idx]
+
+        return now
+
+    def stamp(m: LogMessage) -> str:
+        r = cache.get((m.stamp_sec, m.stamp_gmtoff))
+        return (r or _second(m.stamp_sec, m.stamp_gmtoff))[idx]
+
+    return stamp
+
+
+# --- the rest -------------------------------------------------------------------------
+
+
+def facility(m: LogMessage) -> str:
+    code = (m.pri & 0x3F8) >> 3
+    return FACILITY_NAMES[code] if code < 24 else f"{code:x}"
+
+
+def severity(m: LogMessage) -> str:
+    return SEVERITY_NAMES[m.pri & 7]
+
+
+def seqnum(m: LogMessage) -> int:
+    """SEQNUM as a number (0: none): see the module docstring."""
+    if m.flags & FLAG_LOCAL:
+        return m.seqnum & 0xFFFFFFFF
+    return _strtol(m.values.get(".SDATA.meta.sequenceId", "")) & 0xFFFFFFFF
+
+
+def _strtol(text: str) -> int:
+    # C strtol(text, NULL, 10): leading space, a sign, then as many digits as there are
+    t = text.lstrip(" \t\n\v\f\r")
+    sign = 1
+    if t[:1] in ("+", "-"):
+        sign = -1 if t[0] == "-" else 1
+        t = t[1:]
+    n = 0
+    for c in t:
+        if not "0" <= c <= "9":
+            break
+        n = n * 10 + ord(c) - 48
+    n *= sign
+    return max(-(2**63), min(2**63 - 1, n))
+
+
+def _seqnum_text(m: LogMessage) -> str:
+    n = seqnum(m)
+    return str(n) if n else ""
+
+
+_SD_KEY_BAD = frozenset('= []"')
+
+
+def _sd_key(text: str) -> str:
+    if text.isascii() and not any(c in _SD_KEY_BAD for c in text):
+        return text
+    out = []
+    for b in text.encode("utf-8", "surrogateescape"):
+        c = chr(b)
+        out.append(f"%{b:02X}" if b >= 0x80 or c in _SD_KEY_BAD else c)
+    return "".join(out)
+
+
+def _sd_value(text: str) -> str:
+    if '"' in text or "\\" in text or "]" in text:
+        return text.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
+    return text
+
+
+def sdata(m: LogMessage) -> str:
+    """SDATA: the .SDATA.* pairs as RFC 5424 structured data, in the order they were set."""
+    values = m.values
+    seq = seqnum(m)
+    has_seq = bool(values.get(".SDATA.meta.sequenceId"))
+    out: list[str] = []
+    cur: str | None = None
+    for name, value in values.items():
+        if not name.startswith(".SDATA."):
+            continue
+        rest = name[7:]
+        dot = rest.rfind(".")
+        if dot >= 0:
+            elem, param = rest[:dot], rest[dot + 1 :]
+        else:
+            elem, param = rest or "none", ""
+        if elem != cur:
+            if cur is not None:
+                out.append("]")
+            out.append("[" + _sd_key(elem))
+            cur = elem
+        if not has_seq and seq and rest.startswith("meta."):
+            out.append(f' sequenceId="{_signed32(seq)}"')
+            has_seq = True
+        if param:
+            out.append(f' {_sd_key(param)}="{_sd_value(value)}"')
+    if cur is not None:
+        out.append("]")
+    if not has_seq and seq:
+        out.append(f'[meta sequenceId="{_signed32(seq)}"]')
+    return "".join(out)
+
+
+def _signed32(n: int) -> int:
+    return n - (1 << 32) if n >= 1 << 31 else n
+
+
+def _bsdtag(m: LogMessage) -> str:
+    # severity digit, then "A" + facility as one C char: past "Z" it is a raw byte
+    b = (((m.pri & 0x3F8) >> 3) + 65) & 0xFF
+    return f"{m.pri & 7}{chr(b) if b < 0x80 else chr(0xDC00 + b)}"
+
+
+def msghdr(m: LogMessage) -> str:
+    values = m.values
+    hdr = values.get("LEGACY_MSGHDR")
+    if hdr:
+        return hdr
+    program = values.get("PROGRAM")
+    if not program:
+        return ""
+    pid = values.get("PID")
+    return f"{program}[{pid}]: " if pid else program + ": "
+
+
+_TAG_SPECIAL = frozenset(",\"'\\ \t\n\r")
+
+
+def _tag_text(tag: str) -> str:
+    # syslog-ng's str_repr: quote a tag that would not read back as one list item
+    if not tag or any(c in _TAG_SPECIAL for c in tag):
+        escaped = (
+            tag.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+            .replace("\r", "\\r").replace("\t", "\\t")
+        )  # fmt: skip
+        return f'"{escaped}"'
+    return tag
+
+
+def tags(m: LogMessage) -> str:
+    t = m.tags
+    if len(t) == 1 and not any(c in _TAG_SPECIAL for c in t[0]):
+        return t[0]
+    return ",".join(_tag_text(x) for x in t)
+
+
+_LOGHOST = socket.gethostname().split(".", 1)[0]
+_HOSTID = f"{zlib.crc32(socket.gethostname().encode()):08x}"
+_RUNID = str(os.getpid())
+
+
+def _sysuptime(m: LogMessage) -> str:
+    return str((time.time_ns() - _START_NS) // 10_000_000)
+
+
+def _pair(name: str) -> Getter:
+    def get(m: LogMessage) -> str:
+        return m.values.get(name, "")
+
+    return get
+
+
+_FIXED: dict[str, Getter] = {
+    "FACILITY": facility,
+    "FACILITY_NUM": lambda m: str((m.pri & 0x3F8) >> 3),
+    "SEVERITY": severity,
+    "PRIORITY": severity,
+    "LEVEL": severity,
+    "SEVERITY_NUM": lambda m: str(m.pri & 7),
+    "LEVEL_NUM": lambda m: str(m.pri & 7),
+    "TAG": lambda m: f"{m.pri:02x}",
+    "TAGS": tags,
+    "BSDTAG": _bsdtag,
+    "PRI": lambda m: str(m.pri),
+    "SDATA": sdata,
+    "MSGHDR": msghdr,
+    "MSG": _pair("MESSAGE"),
+    "MESSAGE": _pair("MESSAGE"),
+    "HOST": _pair("HOST"),
+    "SOURCEIP": lambda m: m.source_ip or "127.0.0.1",
+    "DESTIP": lambda m: m.dest_ip or "127.0.0.1",
+    "DESTPORT": lambda m: str(m.dest_port if m.dest_ip else 0),
+    "PROTO": lambda m: str(m.proto),
+    "SEQNUM": _seqnum_text,
+    "CONTEXT_ID": lambda m: "",
+    "_": lambda m: "",
+    "RCPTID": lambda m: "",
+    "UNIQID": lambda m: "",
+    "RUNID": lambda m: _RUNID,
+    "HOSTID": lambda m: _HOSTID,
+    "LOGHOST": lambda m: _LOGHOST,
+    "SYSUPTIME": _sysuptime,
+}
+
+
+def resolve(name: str) -> Getter:
+    """A getter for macro or name-value pair ``name`` ("" when the pair is unset)."""
+    getter = _FIXED.get(name)
+    if getter is not None:
+        return getter
+    if name in MACROS:
+        if name[:2] in ("R_", "S_", "C_", "P_") and name[2:] in DATE_FIELDS:
+            return _date_getter(name[:2], name[2:])
+        return _date_getter("", name)
+    return _pair(name)
+
+
+__all__ = ["MACROS", "DATE_FIELDS", "resolve", "clock", "seqnum", "sdata", "msghdr"]

@@ -1,0 +1,180 @@
+"""Parsing: one frame in, one ``LogMessage`` out, exactly as syslog-ng 3.38 makes it.
+
+Data path: sources -> framing -> **parse** -> pipeline -> templates -> destinations.
+A source hands each datagram (or each frame its framer cut) to ``Parser.parse`` together
+with the ``Peer`` it came from and the wall-clock receive time; nothing here does I/O or
+reads a clock.  The options are syslog-ng's ``keep-hostname(yes) chain-hostnames(no)
+use-dns(no) use-fqdn(no)``.
+
+    FRAME = [PRI] REST *(LF / NUL)     ; trailing LFs and NULs are dropped first
+    PRI   = "<" *DIGIT ">"             ; "<>" is 0; no ">" means the PRI runs to the end;
+                                       ; a non-digit inside is an error (see below)
+
+``protocol``:
+  - ``rfc3164``: syslog-ng's network(): everything is RFC 3164 (relay.parse.rfc3164).
+  - ``auto``: syslog(): RFC 5424 (relay.parse.rfc5424) when version 1 follows the PRI,
+    RFC 3164 otherwise.
+  - ``rfc5424``: only RFC 5424 (syslog-ng's no-rfc3164-fallback).
+  - ``json``: one format-json object per frame (relay.parse.json).
+  - ``raw``: flags(no-parse): the whole frame is MESSAGE.
+
+A frame that cannot be parsed becomes syslog-ng's own complaint: MESSAGE "Error processing
+log message: <frame>" (with ">@<" marking where it went wrong), PROGRAM "syslog-ng", PID
+our process id, PRI syslog.err, stamped with the receive time, flagged local.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import NamedTuple
+
+from relay.message import FLAG_LOCAL, LogMessage
+from relay.parse.json import parse_json
+from relay.parse.rfc3164 import parse_rfc3164
+from relay.parse.rfc5424 import NOT_5424, OK, parse_rfc5424
+from relay.parse.stamp import local_info
+
+PROTOCOLS = frozenset({"auto", "rfc3164", "rfc5424", "json", "raw"})
+DEFAULT_PRI = 13  # user.notice, syslog-ng's default when a frame has no PRI
+_ERROR_PRI = 43  # syslog.err
+_DIGITS = frozenset("0123456789")
+
+
+class Peer(NamedTuple):
+    """Where frames came from: one per connection, or per UDP sender address.
+
+    For local sources (unix sockets, stdin, pipes) syslog-ng has no IP address: pass
+    ``local_peer()``, whose SOURCEIP is "127.0.0.1" (what syslog-ng prints for a non-IP
+    sender), HOST_FROM the short local host name and PROTO 0.  PROTO 0 is also what marks
+    a message as local (syslog-ng's LP_LOCAL): such messages take SEQNUM from the
+    destination's counter, and a kernel-facility message without a stamp gets PROGRAM
+    "kernel".
+    """
+
+    source_ip: str  # SOURCEIP
+    host_from: str  # HOST_FROM: with use_dns(no), the sender's address
+    proto: int  # PROTO: 17 udp, 6 tcp, 0 unix/stdin
+    dest_ip: str = ""  # DESTIP (syslog-ng prints "127.0.0.1" when there is none)
+    dest_port: int = 0  # DESTPORT
+
+
+def local_peer() -> Peer:
+    """The peer of a local source (unix socket, stdin)."""
+    return Peer("127.0.0.1", socket.gethostname().split(".", 1)[0], 0)
+
+
+def parse_pri(s: str) -> tuple[int, int]:
+    """(PRI, where the rest starts); PRI is -1 when "<...>" holds a non-digit."""
+    if not s or s[0] != "<":
+        return DEFAULT_PRI, 0
+    j = s.find(">", 1)
+    digits = s[1:j] if j >= 0 else s[1:]
+    if not digits:
+        return 0, (j + 1 if j >= 0 else len(s))
+    if not (digits.isdigit() and digits.isascii()):
+        return -1, 0
+    # syslog-ng keeps the PRI in 16 bits
+    return int(digits) & 0xFFFF, (j + 1 if j >= 0 else len(s))
+
+
+def error_text(s: str, position: int) -> str:
+    """syslog-ng's "Error processing log message" text for a frame that failed at
+    ``position`` (0: no position known).  Like printf("%.*s"), each part stops at a NUL."""
+    if position > 0:
+        head = s[: position - 1].split("\x00", 1)[0]
+        tail = s[position - 1 :].split("\x00", 1)[0]
+        return f"Error processing log message: {head}>@<{tail}"
+    return "Error processing log message: " + s.split("\x00", 1)[0]
+
+
+class Parser:
+    """Turns frames of one source into messages.
+
+    ``source`` is the source's name: SOURCE, and the tag ``.source.<name>``.  ``pid`` is
+    the PID written into "Error processing log message" messages (default: ours).
+    """
+
+    __slots__ = ("protocol", "source", "keep_hostname", "pid", "_tag", "_kind")
+
+    def __init__(
+        self, protocol: str, source: str, *, keep_hostname: bool = True, pid: int | None = None
+    ) -> None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {protocol!r}")
+        self.protocol = protocol
+        self.source = source
+        self.keep_hostname = keep_hostname
+        self.pid = str(os.getpid() if pid is None else pid)
+        self._tag = ".source." + source
+        self._kind = protocol
+
+    def parse(self, frame: bytes, peer: Peer, recvd_ns: int) -> LogMessage:
+        """One frame -> one message; never raises on bad input."""
+        msg = LogMessage()
+        sec, ns = divmod(recvd_ns, 1_000_000_000)
+        msg.recvd_sec = sec
+        msg.recvd_usec = ns // 1000
+        msg.recvd_gmtoff = local_info(sec)[0]
+        if frame and (frame[-1] == 10 or frame[-1] == 0):
+            frame = frame.rstrip(b"\n\x00")
+        s = frame.decode("utf-8", "surrogateescape")
+        n = len(s)
+        local = peer.proto == 0
+        kind = self._kind
+        if kind == "rfc3164" or kind == "auto" or kind == "rfc5424":
+            pri, i = parse_pri(s)
+            if pri < 0:
+                return self._error(msg, s, 0, peer)
+            msg.pri = pri
+            if kind == "rfc3164":
+                parse_rfc3164(msg, s, i, n, sec, local)
+            else:
+                r = parse_rfc5424(msg, s, i, n)
+                if r == NOT_5424:
+                    if kind == "rfc5424":
+                        return self._error(msg, s, 0, peer)
+                    msg.values.clear()
+                    msg.flags = 0
+                    parse_rfc3164(msg, s, i, n, sec, local)
+                elif r != OK:
+                    return self._error(msg, s, r, peer)
+        elif kind == "raw":
+            msg.values["MESSAGE"] = s
+            msg.stamp_sec, msg.stamp_usec, msg.stamp_gmtoff = sec, msg.recvd_usec, msg.recvd_gmtoff
+        else:
+            parse_json(msg, s)
+        if local:
+            msg.flags |= FLAG_LOCAL
+        return self._finish(msg, peer)
+
+    def _finish(self, msg: LogMessage, peer: Peer) -> LogMessage:
+        values = msg.values
+        values["HOST_FROM"] = peer.host_from
+        if not self.keep_hostname or not values.get("HOST"):
+            values["HOST"] = peer.host_from
+        values["SOURCE"] = self.source
+        msg.tags.append(self._tag)
+        msg.source_ip = peer.source_ip
+        msg.proto = peer.proto
+        msg.dest_ip = peer.dest_ip
+        msg.dest_port = peer.dest_port
+        return msg
+
+    def _error(self, msg: LogMessage, s: str, position: int, peer: Peer) -> LogMessage:
+        msg.values.clear()
+        msg.stamp_sec, msg.stamp_usec, msg.stamp_gmtoff = (
+            msg.recvd_sec,
+            msg.recvd_usec,
+            msg.recvd_gmtoff,
+        )
+        msg.values["HOST"] = ""
+        msg.values["MESSAGE"] = error_text(s, position)
+        msg.values["PROGRAM"] = "syslog-ng"
+        msg.values["PID"] = self.pid
+        msg.flags = FLAG_LOCAL
+        msg.pri = _ERROR_PRI
+        return self._finish(msg, peer)
+
+
+__all__ = ["Parser", "Peer", "local_peer", "parse_pri", "error_text", "PROTOCOLS"]

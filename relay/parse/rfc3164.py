@@ -1,0 +1,164 @@
+"""RFC 3164 ("BSD syslog") headers, with every heuristic of syslog-ng 3.38.
+
+Part of parsing (framing -> **parse** -> pipeline): ``relay.parse.Parser`` strips the
+frame, reads the PRI, and hands the rest of the text here; this module fills the
+message's stamp and its HOST, PROGRAM, PID, LEGACY_MSGHDR and MESSAGE values.
+
+What syslog-ng accepts is far wider than RFC 3164 section 4.1:
+
+    MSG       = [CISCO-SEQ] *SP [SYNC] [STAMP *SP [AIX / REPEATED / [HOSTNAME 1*SP] TAG]]
+                CONTENT
+    CISCO-SEQ = *DIGIT ":" SP                 ; -> .SDATA.meta.sequenceId
+    SYNC      = "*" / "."                     ; -> .SDATA.timeQuality.isSynced "0" / "1"
+    STAMP     = see relay.parse.stamp (BSD, PIX/ASA, LinkSys, ISO 8601) [":"]
+    AIX       = "Message forwarded from " HOSTNAME *(":" / SP) TAG
+    REPEATED  = "last message repeated" ...   ; no hostname, no program
+    HOSTNAME  = 1*255(%x21-5A / %x5C-7E / UTF8)   ; up to SP or "["; a ":" only as in IPv6
+    TAG       = PROGRAM ["[" PID "]"] [":"] [SP]  ; PROGRAM up to SP, "[" or ":"
+
+Without a stamp the rest is ``TAG CONTENT``.  Nothing here fails: a header that does not
+fit simply leaves more text in MESSAGE.
+"""
+
+from __future__ import annotations
+
+import re
+
+from relay.message import LogMessage
+from relay.parse.stamp import guess_year, scan_rfc3164, to_unix
+
+_AIX = "Message forwarded from "
+_REPEATED = "last message repeated"
+_HEX_OR_COLON = frozenset("0123456789abcdefABCDEF:")
+# up to the first SP or "[" (the hostname's end) / SP, "[" or ":" (the program's end)
+_TOKEN = re.compile(r"[^ \[]*")
+_PROGRAM = re.compile(r"[^ \[:]*")
+_PID_END = re.compile(r"[^ \]:]*")
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
+
+
+def scan_hostname(s: str, i: int, n: int) -> int:
+    """The end of a hostname that starts at ``i`` (the SP after it), or -1 if none.
+
+    A hostname runs up to SP or "[" and must be followed by SP.  A ":" ends it unless
+    everything so far could be IPv6 (hex groups of at most 4 digits, fewer than 8
+    colons); syslog-ng keeps at most 255 bytes, so a longer word is no hostname.
+    """
+    j = _TOKEN.match(s, i).end()  # type: ignore[union-attr]
+    token = s[i:j]
+    if ":" in token:
+        segment = digits = 0
+        failed = False
+        for k, c in enumerate(token):
+            if not failed:
+                if c == ":":
+                    digits = 0
+                    segment += 1
+                    failed = segment >= 8
+                elif c in _HEX_OR_COLON:
+                    digits += 1
+                    failed = digits > 4
+                else:
+                    failed = True
+            if failed and c == ":":
+                j = i + k
+                break
+    if j >= n or s[j] != " ":
+        return -1
+    if j - i > 63 and _utf8_len(s[i:j]) > 255:
+        return -1
+    return j
+
+
+def parse_tag(msg: LogMessage, s: str, i: int, n: int) -> int:
+    """TAG = PROGRAM ["[" PID "]"] [":"] [SP]; sets PROGRAM, PID, LEGACY_MSGHDR."""
+    values = msg.values
+    j = _PROGRAM.match(s, i).end()  # type: ignore[union-attr]
+    values["PROGRAM"] = s[i:j]
+    if j < n and s[j] == "[":
+        k = _PID_END.match(s, j + 1).end()  # type: ignore[union-attr]
+        if k < n:
+            values["PID"] = s[j + 1 : k]
+            j = k
+            if s[j] == "]":
+                j += 1
+        else:
+            j = n
+    if j < n and s[j] == ":":
+        j += 1
+    if j < n and s[j] == " ":
+        j += 1
+    values["LEGACY_MSGHDR"] = s[i:j]
+    return j
+
+
+def parse_rfc3164(msg: LogMessage, s: str, i: int, n: int, recvd_sec: int, local: bool) -> None:
+    """Parse the header of ``s[i:n]`` (after the PRI) into ``msg``; the rest is MESSAGE."""
+    values = msg.values
+    # Cisco sequence number: *DIGIT ":" SP
+    if i < n and s[i] in "0123456789:":
+        j = i
+        while j < n and "0" <= s[j] <= "9":
+            j += 1
+        if j + 1 < n and s[j] == ":" and s[j + 1] == " ":
+            values[".SDATA.meta.sequenceId"] = s[i:j]
+            i = j + 1
+    while i < n and s[i] == " ":
+        i += 1
+    if i < n:
+        c = s[i]
+        if c == "*":
+            values[".SDATA.timeQuality.isSynced"] = "0"
+            i += 1
+        elif c == ".":
+            values[".SDATA.timeQuality.isSynced"] = "1"
+            i += 1
+
+    w = scan_rfc3164(s, i, n) if n - i >= 15 else None
+    if w is None:
+        # no stamp: the stamp is the receive time, the text "PROGRAM[PID]: message"
+        msg.stamp_sec = msg.recvd_sec
+        msg.stamp_usec = msg.recvd_usec
+        msg.stamp_gmtoff = msg.recvd_gmtoff
+        if local and msg.pri & 0x3F8 == 0:
+            values["PROGRAM"] = "kernel"
+        else:
+            i = parse_tag(msg, s, i, n)
+        values["MESSAGE"] = s[i:n]
+        return
+
+    year = w.year if w.year >= 0 else guess_year(w.mon, recvd_sec)
+    msg.stamp_sec, msg.stamp_gmtoff = to_unix(w, year)
+    msg.stamp_usec = w.usec
+    i = w.end
+    while i < n and s[i] == " ":
+        i += 1
+    host_start = host_end = -1
+    if s.startswith(_AIX, i):
+        i += len(_AIX)
+        host_start = i
+        j = s.find(":", i)
+        host_end = i = n if j < 0 else j
+        while i < n and (s[i] == " " or s[i] == ":"):
+            i += 1
+    # syslog-ng wants one character more than the phrase ("sizeof" counts the NUL)
+    if n - i > len(_REPEATED) and s.startswith(_REPEATED, i):
+        pass
+    else:
+        if host_start < 0:
+            j = scan_hostname(s, i, n)
+            if j >= 0:
+                host_start, host_end = i, j
+                i = j + 1
+                while i < n and s[i] == " ":
+                    i += 1
+        i = parse_tag(msg, s, i, n)
+    if host_start >= 0:
+        values["HOST"] = s[host_start:host_end]
+    values["MESSAGE"] = s[i:n]
+
+
+__all__ = ["parse_rfc3164", "parse_tag", "scan_hostname"]
