@@ -1,0 +1,224 @@
+"""Template comparisons in filter expressions, with syslog-ng 3.38's exact semantics.
+
+Part of the pipeline stage: ``"${PID}" > "20000"``, ``"$HOST" eq "web1"`` and the like.
+
+With ``@version: 3.38`` syslog-ng picks the comparison from the operator and the operands:
+
+- ``lt le eq ne ge gt`` compare the two rendered strings byte by byte (strcmp).
+- ``< <= == != >= >`` compare with C's ``atoi`` (so "abc" and "" are 0), unless an
+  operand carries a type: an unquoted number (``> 20000``), a quoted literal that reads as
+  an integer (``> "20000"``, which 3.38 turns into an int64 literal) or a cast
+  (``int64("...")``).  Then the comparison is "type aware": two strings compare as
+  strings, a NULL (an unset name-value pair) only equals NULL, and everything else is
+  converted to a number, where a value that is not a number (NaN) makes every operator
+  false except ``!=``.
+- ``=== !==`` also compare the types first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from relay.message import LogMessage
+
+LT, EQ, GT = 1, 2, 4
+OPERATORS: dict[str, tuple[str, int]] = {
+    "<": ("typed", LT), "<=": ("typed", LT | EQ), "==": ("typed", EQ),
+    "!=": ("typed", LT | GT), ">=": ("typed", EQ | GT), ">": ("typed", GT),
+    "lt": ("string", LT), "le": ("string", LT | EQ), "eq": ("string", EQ),
+    "ne": ("string", LT | GT), "ge": ("string", EQ | GT), "gt": ("string", GT),
+    "===": ("type-and-value", EQ), "!==": ("type-and-value", LT | GT),
+}
+# type hint names (log_msg_value_type_from_str) and the type they stand for
+TYPE_HINTS = {
+    "string": "string", "json": "json", "literal": "json", "boolean": "boolean",
+    "int32": "int32", "int": "int32", "int64": "int64", "double": "double", "float": "double",
+    "datetime": "datetime", "list": "list", "null": "null",
+}
+# macros whose value is not a string
+_MACRO_TYPES = {
+    "FACILITY_NUM": "int32", "SEVERITY_NUM": "int32", "LEVEL_NUM": "int32",
+    "DESTPORT": "int32", "PROTO": "int32", "TAGS": "list",
+    **{f"{p}UNIXTIME": "datetime" for p in ("", "R_", "S_", "C_", "P_")},
+}
+_DATE_MACROS = (
+    "DATE FULLDATE ISODATE STAMP YEAR YEAR_DAY MONTH MONTH_WEEK MONTH_ABBREV MONTH_NAME DAY "
+    "HOUR HOUR12 MIN SEC USEC MSEC AMPM WEEKDAY WEEK_DAY WEEK_DAY_ABBREV WEEK_DAY_NAME WEEK "
+    "ISOWEEK TZOFFSET TZ UNIXTIME"
+).split()
+MACROS = frozenset(
+    "FACILITY FACILITY_NUM SEVERITY SEVERITY_NUM PRIORITY LEVEL LEVEL_NUM TAG TAGS BSDTAG PRI "
+    "SYSUPTIME SDATA MSGHDR SOURCEIP DESTIP DESTPORT PROTO SEQNUM CONTEXT_ID RCPTID RUNID "
+    "HOSTID UNIQID LOGHOST".split()
+    + [p + m for p in ("", "R_", "S_", "C_", "P_") for m in _DATE_MACROS]
+)
+_TRIVIAL = re.compile(r"\$(?:\{([^}:]+)\}|([A-Za-z0-9_.]+))")
+_CSPACE = " \t\n\x0b\x0c\r"
+_INT = re.compile(r"[ \t\n\x0b\x0c\r]*[-+]?[0-9]+")
+_FLOAT = re.compile(
+    r"[ \t\n\x0b\x0c\r]*[-+]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+    r"|inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?)",
+    re.IGNORECASE,
+)
+_HEXFLOAT = re.compile(
+    r"[ \t\n\x0b\x0c\r]*([-+]?)0[xX]((?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
+    r"(?:[pP][-+]?[0-9]+)?)"
+)
+
+Number = int | float | None  # None is NaN
+
+
+def c_atoi(text: str) -> int:
+    """C's atoi on glibc: strtol clamped to a long, then truncated to an int."""
+    m = _INT.match(text)
+    if m is None:
+        return 0
+    value = max(-(2**63), min(2**63 - 1, int(m.group(0).lstrip(_CSPACE))))
+    value &= 0xFFFFFFFF
+    return value - 2**32 if value >= 2**31 else value
+
+
+def parse_number(text: str) -> Number:
+    """parse_generic_number(): an int64, else a double (strtod), else NaN (None)."""
+    if _INT.fullmatch(text):
+        value = int(text.lstrip(_CSPACE))
+        if -(2**63) <= value < 2**63:
+            return value
+    if _FLOAT.fullmatch(text):
+        result = float(text.lstrip(_CSPACE))
+    else:
+        m = _HEXFLOAT.fullmatch(text)
+        if m is None:
+            return None
+        body = m.group(2)
+        result = float.fromhex(m.group(1) + "0x" + (body if "p" in body.lower() else body + "p0"))
+    if result != result:
+        return None
+    if result in (float("inf"), float("-inf")) and "inf" not in text.lower():
+        return None  # ERANGE
+    return result
+
+
+def _bool_number(text: str) -> int:
+    return 1 if text[:1] in ("T", "t", "1") else 0
+
+
+def _to_number(text: str, type_: str) -> Number:
+    if type_ in ("json", "list"):
+        return None
+    if type_ == "null":
+        return 0
+    if type_ == "boolean":
+        return _bool_number(text)
+    if type_ == "datetime":
+        # type_cast_to_datetime_msec: seconds[.fraction] since the epoch, in milliseconds
+        m = re.fullmatch(r"(-?[0-9]+)(?:\.([0-9]+))?", text)
+        if m is None:
+            return 0
+        frac = (m.group(2) or "") + "000"
+        return int(m.group(1)) * 1000 + int(frac[:3])
+    return parse_number(text)
+
+
+def _c_strcmp(a: str, b: str) -> int:
+    if not (a.isascii() and b.isascii()):
+        ab, bb = a.encode("utf-8", "surrogateescape"), b.encode("utf-8", "surrogateescape")
+        return (ab > bb) - (ab < bb)
+    return (a > b) - (a < b)
+
+
+def _outcome(mask: int, cmp: int) -> bool:
+    return bool(mask & (EQ if cmp == 0 else LT if cmp < 0 else GT))
+
+
+def _typed(mask: int, left: str, ltype: str, right: str, rtype: str) -> bool:
+    if ltype == rtype and ltype in ("string", "json", "list"):
+        return _outcome(mask, _c_strcmp(left, right))
+    if ltype == "null" or rtype == "null":
+        if mask == LT | GT:
+            return ltype != rtype
+        if mask == EQ:
+            return ltype == rtype
+    lnum, rnum = _to_number(left, ltype), _to_number(right, rtype)
+    if lnum is None or rnum is None:
+        return mask & (LT | GT) == LT | GT
+    return _outcome(mask, (lnum > rnum) - (lnum < rnum))
+
+
+@dataclass
+class Operand:
+    """One side of a comparison: a template, its type hint and whether it is a literal."""
+
+    text: str
+    render: Callable[[LogMessage], str]
+    hint: str | None = None  # an explicit type (log_template_set_type_hint)
+    literal: bool = False
+
+    def type_getter(self) -> Callable[[LogMessage], str]:
+        if self.hint is not None:
+            hint = self.hint
+            return lambda msg: hint
+        m = _TRIVIAL.fullmatch(self.text)
+        if m is None:
+            return lambda msg: "string"
+        name = m.group(1) or m.group(2)
+        if name in _MACRO_TYPES:
+            macro_type = _MACRO_TYPES[name]
+            return lambda msg: macro_type
+        if name in MACROS:
+            return lambda msg: "string"
+        if name == "MSG":
+            name = "MESSAGE"
+        return lambda msg: "string" if name in msg.values else "null"
+
+
+def compile_comparison(
+    left: Operand, op: str, right: Operand
+) -> Callable[[LogMessage], bool]:
+    """The predicate for ``left op right``; constant when both sides are literals."""
+    kind, mask = OPERATORS[op]
+    if kind != "string":
+        # 3.38 reads a quoted integer literal next to a numeric operator as an int64
+        for side in (left, right):
+            if side.hint is None and side.literal and _INT_SUFFIX.fullmatch(side.text):
+                side.hint = "int64"
+    if kind == "typed" and left.hint is None and right.hint is None:
+        kind = "numeric"
+    lrender, rrender = left.render, right.render
+
+    fn: Callable[[LogMessage], bool]
+    if kind == "string":
+        def fn(msg: LogMessage) -> bool:
+            return _outcome(mask, _c_strcmp(lrender(msg), rrender(msg)))
+    elif kind == "numeric":
+        if right.literal:
+            r = c_atoi(right.text)
+
+            def fn(msg: LogMessage) -> bool:
+                lv = c_atoi(lrender(msg))
+                return _outcome(mask, (lv > r) - (lv < r))
+        else:
+            def fn(msg: LogMessage) -> bool:
+                lv, rv = c_atoi(lrender(msg)), c_atoi(rrender(msg))
+                return _outcome(mask, (lv > rv) - (lv < rv))
+    else:
+        ltype, rtype = left.type_getter(), right.type_getter()
+        if kind == "typed":
+            def fn(msg: LogMessage) -> bool:
+                return _typed(mask, lrender(msg), ltype(msg), rrender(msg), rtype(msg))
+        else:
+            def fn(msg: LogMessage) -> bool:
+                lt, rt = ltype(msg), rtype(msg)
+                if lt != rt:
+                    return mask == LT | GT
+                return _typed(mask, lrender(msg), lt, rrender(msg), rt)
+    if left.literal and right.literal:
+        value = fn(LogMessage())
+        return (lambda msg: True) if value else (lambda msg: False)
+    return fn
+
+
+# parse_int64_with_suffix(): what 3.38 accepts as a quoted integer literal
+_INT_SUFFIX = re.compile(r"[ \t\n\x0b\x0c\r]*[-+]?[0-9]+(?:[kKmMgG][iI]?[bB]?|[bB])?")
