@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 from relay.message import FLAG_LOCAL, LogMessage
 from relay.parse.json import parse_json
-from relay.parse.rfc3164 import parse_rfc3164
+from relay.parse.rfc3164 import parse_common, parse_rfc3164
 from relay.parse.rfc5424 import NOT_5424, OK, parse_rfc5424
 from relay.parse.stamp import local_info
 
@@ -122,7 +122,9 @@ class Parser:
         n = len(s)
         local = peer.proto == 0
         kind = self._kind
-        if kind == "rfc3164" or kind == "auto" or kind == "rfc5424":
+        if (kind == "rfc3164" or kind == "auto") and parse_common(msg, s, sec):
+            pass
+        elif kind == "rfc3164" or kind == "auto" or kind == "rfc5424":
             pri, i = parse_pri(s)
             if pri < 0:
                 return self._error(msg, s, 0, peer)

@@ -25,7 +25,15 @@ from __future__ import annotations
 import re
 
 from relay.message import LogMessage
-from relay.parse.stamp import guess_year, scan_rfc3164, to_unix
+from relay.parse.stamp import (
+    CACHE_RESETTERS,
+    MONTH_BY_LOWER,
+    Wall,
+    guess_year,
+    local_info,
+    scan_rfc3164,
+    to_unix,
+)
 
 _AIX = "Message forwarded from "
 _REPEATED = "last message repeated"
@@ -34,6 +42,54 @@ _HEX_OR_COLON = frozenset("0123456789abcdefABCDEF:")
 _TOKEN = re.compile(r"[^ \[]*")
 _PROGRAM = re.compile(r"[^ \[:]*")
 _PID_END = re.compile(r"[^ \]:]*")
+
+
+# The common shape, parsed in one match; anything else takes the general path below.
+#   "<" PRI ">" MMM SP DD SP HH ":" MM ":" SS SP HOSTNAME SP PROGRAM ["[" PID "]"] ":" SP
+_COMMON = re.compile(
+    r"<([0-9]{1,3})>(([A-Z][a-z][a-z]) ([ 0-9][0-9]) ([0-9][0-9]):([0-9][0-9]):([0-9][0-9])) "
+    r"([^ \[:]{1,63}) ([^ \[:]+)(?:\[([^ \]:]*)\])?: "
+)
+# (stamp text, receive year and month) -> (seconds, offset) for the common shape
+_common_stamps: dict[tuple[str, int, int], tuple[int, int]] = {}
+CACHE_RESETTERS.append(_common_stamps.clear)
+
+
+def parse_common(msg: LogMessage, s: str, recvd_sec: int) -> bool:
+    """The fast path: parse ``s`` if it has the common shape, else return False.
+
+    Everything that would take another turn in the general path (LinkSys stamps, AIX,
+    "last message repeated", hostnames with ":") is left to it.
+    """
+    m = _COMMON.match(s)
+    if m is None:
+        return False
+    pri, stamp, host, program, pid = m.group(1, 2, 8, 9, 10)
+    if host == "Message" or host == "last" or (len(host) == 4 and host.isdigit()):
+        return False  # AIX, "last message repeated", a LinkSys "HH:MM:SS YYYY" stamp
+    _, year, now_mon = local_info(recvd_sec)
+    key = (stamp, year, now_mon)
+    found = _common_stamps.get(key)
+    if found is None:
+        mon = MONTH_BY_LOWER.get(m.group(3).lower(), -1)
+        if mon < 0:
+            return False
+        if len(_common_stamps) > 4096:
+            _common_stamps.clear()
+        day, hour, minute, sec = (int(x) for x in m.group(4, 5, 6, 7))
+        w = Wall(0, -1, mon, day, hour, minute, sec, 0, None)
+        found = _common_stamps[key] = to_unix(w, guess_year(mon, recvd_sec))
+    msg.stamp_sec, msg.stamp_gmtoff = found
+    msg.pri = int(pri)
+    values = msg.values
+    values["HOST"] = host
+    values["PROGRAM"] = program
+    if pid is not None:
+        values["PID"] = pid
+    end = m.end()
+    values["LEGACY_MSGHDR"] = s[m.start(9) : end]
+    values["MESSAGE"] = s[end:]
+    return True
 
 
 def _utf8_len(text: str) -> int:

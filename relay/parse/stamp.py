@@ -11,12 +11,13 @@ None when the text holds no stamp of that form); nothing is consumed on failure.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # syslog-ng switches on the first letter as written (so it must be upper case), then
 # compares all three letters ignoring case: "JAN" is January, "jan" is not a month.
-_MONTH_BY_LOWER = {m.lower(): i for i, m in enumerate(MONTHS)}
+MONTH_BY_LOWER = {m.lower(): i for i, m in enumerate(MONTHS)}
 _DIGITS = frozenset("0123456789")
 _SPACE = frozenset(" \t\n\v\f\r")  # C isspace()
 
@@ -42,7 +43,7 @@ class Wall(NamedTuple):
 def _month(s: str, i: int) -> int:
     if s[i] not in "JFMASOND":
         return -1
-    return _MONTH_BY_LOWER.get(s[i : i + 3].lower(), -1)
+    return MONTH_BY_LOWER.get(s[i : i + 3].lower(), -1)
 
 
 def _num(field: str) -> int:
@@ -214,10 +215,16 @@ _to_unix_cache: dict[tuple[int, int, int, int, int, int, int | None], tuple[int,
 _local_cache: dict[int, tuple[int, int, int]] = {}
 
 
+#: functions that forget caches built on the local zone (reset_caches calls them)
+CACHE_RESETTERS: list[Callable[[], None]] = []
+
+
 def reset_caches() -> None:
     """Forget cached zone answers; call after changing TZ (and time.tzset())."""
     _to_unix_cache.clear()
     _local_cache.clear()
+    for reset in CACHE_RESETTERS:
+        reset()
 
 
 def local_info(sec: int) -> tuple[int, int, int]:
