@@ -6,12 +6,11 @@ With ``@version: 3.38`` syslog-ng picks the comparison from the operator and the
 
 - ``lt le eq ne ge gt`` compare the two rendered strings byte by byte (strcmp).
 - ``< <= == != >= >`` compare with C's ``atoi`` (so "abc" and "" are 0), unless an
-  operand carries a type: an unquoted number (``> 20000``), a quoted literal that reads as
-  an integer (``> "20000"``, which 3.38 turns into an int64 literal) or a cast
-  (``int64("...")``).  Then the comparison is "type aware": two strings compare as
-  strings, a NULL (an unset name-value pair) only equals NULL, and everything else is
-  converted to a number, where a value that is not a number (NaN) makes every operator
-  false except ``!=``.
+  operand carries a type: an unquoted number (``> 20000``, but not ``> "20000"``) or a
+  cast (``int64("...")``).  Then the comparison is "type aware": two strings compare as
+  strings, and otherwise both sides become numbers, where a value that is not a number
+  (NaN: "abc", "", an unset pair) makes every operator false except ``!=``.  Every
+  name-value pair is a string, set or not; a few macros are numbers (``$LEVEL_NUM``).
 - ``=== !==`` also compare the types first.
 """
 
@@ -43,17 +42,6 @@ _MACRO_TYPES = {
     "DESTPORT": "int32", "PROTO": "int32", "TAGS": "list",
     **{f"{p}UNIXTIME": "datetime" for p in ("", "R_", "S_", "C_", "P_")},
 }
-_DATE_MACROS = (
-    "DATE FULLDATE ISODATE STAMP YEAR YEAR_DAY MONTH MONTH_WEEK MONTH_ABBREV MONTH_NAME DAY "
-    "HOUR HOUR12 MIN SEC USEC MSEC AMPM WEEKDAY WEEK_DAY WEEK_DAY_ABBREV WEEK_DAY_NAME WEEK "
-    "ISOWEEK TZOFFSET TZ UNIXTIME"
-).split()
-MACROS = frozenset(
-    "FACILITY FACILITY_NUM SEVERITY SEVERITY_NUM PRIORITY LEVEL LEVEL_NUM TAG TAGS BSDTAG PRI "
-    "SYSUPTIME SDATA MSGHDR SOURCEIP DESTIP DESTPORT PROTO SEQNUM CONTEXT_ID RCPTID RUNID "
-    "HOSTID UNIQID LOGHOST".split()
-    + [p + m for p in ("", "R_", "S_", "C_", "P_") for m in _DATE_MACROS]
-)
 _TRIVIAL = re.compile(r"\$(?:\{([^}:]+)\}|([A-Za-z0-9_.]+))")
 _CSPACE = " \t\n\x0b\x0c\r"
 _INT = re.compile(r"[ \t\n\x0b\x0c\r]*[-+]?[0-9]+")
@@ -167,11 +155,8 @@ class Operand:
         if name in _MACRO_TYPES:
             macro_type = _MACRO_TYPES[name]
             return lambda msg: macro_type
-        if name in MACROS:
-            return lambda msg: "string"
-        if name == "MSG":
-            name = "MESSAGE"
-        return lambda msg: "string" if name in msg.values else "null"
+        # 3.38 types every name-value pair as a string, set or not
+        return lambda msg: "string"
 
 
 def compile_comparison(
@@ -179,11 +164,6 @@ def compile_comparison(
 ) -> Callable[[LogMessage], bool]:
     """The predicate for ``left op right``; constant when both sides are literals."""
     kind, mask = OPERATORS[op]
-    if kind != "string":
-        # 3.38 reads a quoted integer literal next to a numeric operator as an int64
-        for side in (left, right):
-            if side.hint is None and side.literal and _INT_SUFFIX.fullmatch(side.text):
-                side.hint = "int64"
     if kind == "typed" and left.hint is None and right.hint is None:
         kind = "numeric"
     lrender, rrender = left.render, right.render
@@ -219,6 +199,3 @@ def compile_comparison(
         return (lambda msg: True) if value else (lambda msg: False)
     return fn
 
-
-# parse_int64_with_suffix(): what 3.38 accepts as a quoted integer literal
-_INT_SUFFIX = re.compile(r"[ \t\n\x0b\x0c\r]*[-+]?[0-9]+(?:[kKmMgG][iI]?[bB]?|[bB])?")

@@ -269,9 +269,11 @@ class _Parser:
         if self.tok.kind == lexer.NUMBER:
             number = self.advance().number
             self.expect(")")
-            return lambda msg: msg.pri >> 3 == number
+            return lambda msg: (msg.pri & 0x3F8) >> 3 == number
         mask = self.name_range(FACILITIES, "facility")
-        return lambda msg: bool(mask >> (msg.pri >> 3) & 1)
+        # syslog-ng tests bit (1 << facility) of a 32-bit mask; x86 takes the shift
+        # count modulo 32, which matters for the PRIs above 255 it accepts
+        return lambda msg: bool(mask >> ((msg.pri & 0x3F8) >> 3 & 31) & 1)
 
     def severity(self) -> Predicate:
         self.expect("(")
