@@ -137,7 +137,7 @@ class Relay:
             dest = cls(d, renders[d.name], self.flow, **kwargs)
             self.destinations[d.name] = dest
             try:
-                self.addresses += await dest.start()
+                self.addresses += [f"{a} ({d.name})" for a in await dest.start()]
             except OSError as exc:
                 raise ConfigError(f"{config.path}: destination {d.name!r}: cannot listen on "
                                   f"{d.listen}: {exc.strerror}") from None
@@ -191,7 +191,7 @@ class Relay:
         except OSError as exc:
             raise ConfigError(f"{self.config.path}: source {s.name!r}: cannot listen on "
                               f"{s.listen}: {exc.strerror or exc}") from None
-        self.addresses += addrs
+        self.addresses += [f"{a} ({s.name})" for a in addrs]
 
     def _stdin_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -283,8 +283,11 @@ async def serve(config: Config, *, ready: Callable[[list[str]], None] | None = N
         for sig in installed:
             loop.remove_signal_handler(sig)
         await relay.stop()
-    log.info("stopped: %s", ", ".join(
-        f"{name} received {r.received}" for name, r in relay.sources.items()))
+    for name, r in relay.sources.items():
+        log.info("source %s: %d received, %d errors, %d truncated", name, r.received, r.errors,
+                 r.truncated)
+    for name, d in relay.destinations.items():
+        log.info("destination %s: %d written, %d dropped", name, d.written, d.dropped)
     return 0
 
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import IO
 
-LISTEN = re.compile(r"relay: listening on (\S+)")
+LISTEN = re.compile(r"relay: listening on (\S+) \((\S+)\)")
 
 
 def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
@@ -46,7 +46,7 @@ class RelayProcess:
             [sys.executable, "-m", "relay", "--config", self.config_path],
             cwd=workdir, env=full_env, stdin=stdin, stdout=subprocess.PIPE,
             stderr=self._stderr_w)
-        self.addresses: list[str] = []
+        self.addresses: list[tuple[str, str]] = []
         if expect_addresses:
             wait_for(lambda: self._read_addresses() >= expect_addresses
                      or self.proc.poll() is not None, 15, "the relay to listen")
@@ -61,9 +61,10 @@ class RelayProcess:
         with open(self.stderr_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
-    def address(self, scheme: str, index: int = 0) -> tuple[str, int]:
-        found = [a for a in self.addresses if a.startswith(scheme + "://")]
-        host, port = found[index].split("://", 1)[1].rsplit(":", 1)
+    def address(self, name: str) -> tuple[str, int]:
+        """The (host, port) that the source or destination NAME listens on."""
+        found = [a for a, owner in self.addresses if owner == name]
+        host, port = found[0].split("://", 1)[1].rsplit(":", 1)
         return host, int(port)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
@@ -98,6 +99,9 @@ class RelayProcess:
             self.proc.wait()
         if not self._stderr_w.closed:
             self._stderr_w.close()
+        for pipe in (self.proc.stdout, self.proc.stdin):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
 
 
 def lines_of(path: str) -> list[bytes]:

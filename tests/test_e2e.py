@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 
 import orjson
 import pytest
@@ -108,9 +110,9 @@ def test_port_in_use_is_a_config_error(tmp_path: object) -> None:
 def test_logger_four_ways_to_file_and_subscriber(tmp_path: object) -> None:
     logger = logger_path()
     with RelayProcess(BASE, str(tmp_path), expect_addresses=3) as relay:
-        udp = relay.address("udp")
-        tcp = relay.address("tcp", 0)
-        live = relay.address("tcp", 1)
+        udp = relay.address("s_udp")
+        tcp = relay.address("s_tcp")
+        live = relay.address("d_live")
         sub = socket.create_connection(live)
         sub.settimeout(10)
         out = os.path.join(str(tmp_path), "messages.json")
@@ -204,7 +206,7 @@ destination = ["d"]
 def test_shutdown_reads_what_peers_already_sent(tmp_path: object) -> None:
     d = str(tmp_path)
     with RelayProcess(BASE, d, expect_addresses=3) as relay:
-        tcp = relay.address("tcp", 0)
+        tcp = relay.address("s_tcp")
         s = socket.create_connection(tcp)
         payload = b"".join(b"<13>Jan  1 00:00:00 h p: line %d\n" % i for i in range(20000))
         s.sendall(payload)
@@ -220,7 +222,7 @@ def test_rotation_with_gzip_and_sighup(tmp_path: object) -> None:
                         'path = "messages.json"\n'
                         'rotate = { max_bytes = "20KiB", keep = 2, compress = "gzip" }')
     with RelayProcess(conf, d, expect_addresses=3) as relay:
-        tcp = relay.address("tcp", 0)
+        tcp = relay.address("s_tcp")
         with socket.create_connection(tcp) as s:
             for i in range(600):
                 s.sendall(b"<13>Jan  1 00:00:00 h p: rotate me %d\n" % i)
@@ -234,43 +236,46 @@ def test_rotation_with_gzip_and_sighup(tmp_path: object) -> None:
         wait_for(lambda: lines_of(f"{d}/messages.json")[-1:] != [], 10, "reopened file")
         assert relay.stop() == 0
     assert not os.path.exists(f"{d}/messages.json.3.gz")
-    rotated = gzip.open(f"{d}/messages.json.1.gz").read().splitlines()
+    with gzip.open(f"{d}/messages.json.1.gz") as gz:
+        rotated = gz.read().splitlines()
     assert rotated and all(orjson.loads(line)["PROGRAM"] == "p" for line in rotated)
-    assert b"after hup" in open(f"{d}/messages.json", "rb").read()
+    assert b"after hup" in b"\n".join(lines_of(f"{d}/messages.json"))
 
 
 def test_a_subscriber_that_never_reads_blocks_nobody(tmp_path: object) -> None:
     d = str(tmp_path)
-    conf = BASE.replace('type = "subscribers"', 'type = "subscribers"\nbuffer_bytes = "64KiB"')
+    conf = BASE.replace('type = "subscribers"', 'type = "subscribers"\nbuffer_bytes = "1MiB"')
+    n = 10000
     with RelayProcess(conf, d, expect_addresses=3) as relay:
-        live = relay.address("tcp", 1)
+        live = relay.address("d_live")
         stuck = socket.socket()
         stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         stuck.connect(live)
         reader = socket.create_connection(live)
-        reader.settimeout(10)
-        wait_for(lambda: True)
-        n = 5000
-        tcp = relay.address("tcp", 0)
+        reader.settimeout(15)
         got = bytearray()
-        with socket.create_connection(tcp) as s:
-            for i in range(n):
-                s.sendall(b"<13>Jan  1 00:00:00 h p: %d %s\n" % (i, b"x" * 200))
-                if i % 500 == 0:
-                    reader.setblocking(False)
-                    try:
-                        got += reader.recv(1 << 20)
-                    except BlockingIOError:
-                        pass
-                    reader.setblocking(True)
-        reader.settimeout(10)
-        while got.count(b"\n") < n:
-            chunk = reader.recv(1 << 20)
-            assert chunk
-            got += chunk
+
+        def read_all() -> None:
+            while got.count(b"\n") < n:
+                chunk = reader.recv(1 << 20)
+                if not chunk:
+                    return
+                got.extend(chunk)
+
+        thread = threading.Thread(target=read_all)
+        thread.start()
+        with socket.create_connection(relay.address("s_tcp")) as s:
+            for i in range(0, n, 500):
+                s.sendall(b"".join(b"<13>Jan  1 00:00:00 h p: %d %s\n" % (j, b"x" * 200)
+                                   for j in range(i, i + 500)))
+                # the reader keeps up; the stuck client falls ever further behind
+                wait_for(lambda i=i: got.count(b"\n") >= i + 500, 10, "the reader")
+        thread.join(20)
         assert got.count(b"\n") == n
         wait_for(lambda: len(lines_of(f"{d}/messages.json")) == n, 10, "the file")
         assert relay.stop() == 0
+        dropped = re.search(r"destination d_live: (\d+) written, (\d+) dropped", relay.stderr())
+        assert dropped is not None and int(dropped.group(2)) > 0
         stuck.close()
         reader.close()
 

@@ -27,8 +27,7 @@ class StreamProtocol(asyncio.Protocol):
         self.eof = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]
         self.peer = peer_of(transport)
         self.connections.add(self)
         self.runtime.flow.register(transport)
