@@ -409,6 +409,9 @@ _WITH_ARG = {"scope", "exclude", "key", "rekey", "pair", "shift", "shift-levels"
 _NO_ARG = {"omit-empty-values", "cast", "no-cast", "auto-cast", "leave-initial-dot", "upper",
            "lower"}
 _NAME_CACHE_LIMIT = 4096
+_UNKNOWN: list[tuple[str, str]] = []
+# macros that read the name-value pair of the same name
+_PAIR_MACROS = frozenset({"HOST", "MESSAGE", "PROGRAM", "PID", "MSGID"})
 _SHAPE_CACHE_LIMIT = 1024
 
 
@@ -622,15 +625,27 @@ class FormatJson:
             sets.append(ALL_MACRO_NAMES)
         for macro_set in sets:
             names += [n for n in macro_set if self._included_by_patterns(n, True)]
-        self.builtins: list[tuple[str, Getter]] = [(self._rekey(n), resolve(n)) for n in names]
-        self.pair_keys: list[tuple[str, StrTemplate, int]] = [
-            (self._rekey(name), tpl, kind) for name, tpl, kind in self.pairs
-        ]
         self.use_values = bool(self.scopes & (NV_PAIRS | DOT_NV_PAIRS | SDATA | RFC5424)
                                or self.patterns)
         # name-value pair name -> output key, or None when left out
         self._names: dict[str, str | None] = {}
+        # the names of a message's pairs -> which go where (None: all, unchanged)
+        self._value_plans: dict[tuple[str, ...], list[tuple[str, str]] | None] = {}
         self._shapes: dict[tuple[str, ...], tuple[list[str], object]] = {}
+        only_initial_dot = all(t.pattern == ".*" for t in self.transforms)
+        builtins: list[tuple[str, Getter]] = []
+        for name in dict.fromkeys(names):  # a macro twice has the same value twice
+            # a macro that is also an included name-value pair of the same name adds nothing:
+            # it has the same value, and when that is empty the pair's "" stays anyway
+            if only_initial_dot and name in _PAIR_MACROS and self._value_key(name) == name:
+                continue
+            builtins.append((self._rekey(name), resolve(name)))
+        self.builtins = builtins
+        self.pair_keys: list[tuple[str, StrTemplate, int]] = [
+            (self._rekey(name), tpl, kind) for name, tpl, kind in self.pairs
+        ]
+        self._fast = not self.pairs and self.key_delimiter == "."
+        self._fast_plans: dict[tuple[str, ...], object] = {}
 
     def _value_key(self, name: str) -> str | None:
         scopes = self.scopes
@@ -650,16 +665,21 @@ class FormatJson:
 
     def collect(self, msg: LogMessage) -> tuple[dict[str, str], dict[str, int] | None]:
         """The selected key-value pairs (unsorted) and the explicit types, if any."""
-        result: dict[str, str] = {}
+        result: dict[str, str]
         if self.use_values:
-            names = self._names
-            omit = self.omit_empty
-            for name, value in msg.values.items():
-                if omit and not value:
-                    continue
-                key = names[name] if name in names else self._value_key(name)
-                if key is not None:
-                    result[key] = value
+            values = msg.values
+            ident = tuple(values)
+            plan = self._value_plans.get(ident, _UNKNOWN)
+            if plan is _UNKNOWN:
+                plan = self._value_plan(ident)
+            if plan is None:
+                result = values.copy()
+            elif self.omit_empty:
+                result = {key: v for name, key in plan if (v := values[name])}  # type: ignore[union-attr]
+            else:
+                result = {key: values[name] for name, key in plan}  # type: ignore[union-attr]
+        else:
+            result = {}
         for key, getter in self.builtins:
             value = getter(msg)
             if value:
@@ -681,21 +701,72 @@ class FormatJson:
                     types.pop(key, None)
         return result, types
 
+    def _value_plan(self, ident: tuple[str, ...]) -> list[tuple[str, str]] | None:
+        names = self._names
+        plan = [(name, key) for name in ident
+                if (key := names[name] if name in names else self._value_key(name)) is not None]
+        whole = not self.omit_empty and len(plan) == len(ident) and all(
+            name == key for name, key in plan)
+        if len(self._value_plans) >= _SHAPE_CACHE_LIMIT:
+            self._value_plans.clear()
+        self._value_plans[ident] = None if whole else plan
+        return None if whole else plan
+
     def render_str(self, msg: LogMessage) -> str:
         return self.render_bytes(msg).decode("utf-8")
 
     def render_bytes(self, msg: LogMessage) -> bytes:
+        if self._fast:
+            # pairs and macros only, no --pair, default delimiter: a flat object's key
+            # order is fixed by the message's pair names, so it is computed once per set
+            # of names and filled in here; missing macros are deleted, which keeps the order
+            values = msg.values
+            fast = self._fast_plans.get(tuple(values))
+            if fast is None:
+                fast = self._fast_plan(tuple(values))
+            if fast is not False:
+                plan: list[tuple[str, str]] | None
+                template: dict[str, str | None]
+                builtins: list[tuple[str, Getter, bool]]
+                plan, template, builtins = fast  # type: ignore[misc]
+                ordered = template.copy()
+                if plan is None:
+                    ordered.update(values)
+                elif self.omit_empty:
+                    for name, key in plan:
+                        if value := values[name]:
+                            ordered[key] = value
+                        else:
+                            del ordered[key]
+                else:
+                    for name, key in plan:
+                        ordered[key] = values[name]
+                for key, getter, shared in builtins:
+                    if value := getter(msg):
+                        ordered[key] = value
+                    elif not shared or ordered.get(key) is None:
+                        # (a key shared with a pair stays, unless that pair was left out)
+                        ordered.pop(key, None)
+                try:
+                    out = orjson.dumps(ordered)
+                except TypeError:  # a lone surrogate: bytes that were not UTF-8
+                    pass
+                else:
+                    if b"\\u0000" not in out:
+                        return out
         result, types = self.collect(msg)
         if types is None and self.key_delimiter == ".":
             ident = tuple(result)
-            plan = self._shapes.get(ident)
-            if plan is None:
-                plan = self._plan(ident)
-            keys, shape = plan
+            known = self._shapes.get(ident)
+            if known is None:
+                known = self._plan(ident)
+            keys, shape = known
             if shape is not None:
                 try:
-                    if shape is True:
-                        out = orjson.dumps({k: result[k] for k in keys})
+                    if type(shape) is dict:  # flat: the keys in order, to be filled in
+                        ordered = shape.copy()
+                        ordered.update(result)
+                        out = orjson.dumps(ordered)
                     else:
                         out = orjson.dumps(_fill(shape, [result[k] for k in keys]))  # type: ignore[arg-type]
                 except TypeError:  # a lone surrogate: bytes that were not UTF-8
@@ -706,6 +777,25 @@ class FormatJson:
             return walk([(k, result[k]) for k in keys]).encode("utf-8")
         return self._render_slow(result, types)
 
+    def _fast_plan(self, ident: tuple[str, ...]) -> object:
+        """For a set of pair names: (value plan, ordered template, macros) or False."""
+        plan = self._value_plans.get(ident, _UNKNOWN)
+        if plan is _UNKNOWN:
+            plan = self._value_plan(ident)
+        value_keys = list(ident) if plan is None else [key for _, key in plan]
+        keys = set(value_keys)
+        builtins = [(key, getter, key in keys) for key, getter in self.builtins]
+        keys.update(key for key, _ in self.builtins)
+        fast: object = False
+        unique = len({key for key, _ in self.builtins}) == len(self.builtins)
+        if unique and all(k and k.isascii() and "." not in k and "@" not in k for k in keys):
+            ordered: dict[str, str | None] = dict.fromkeys(sorted(keys, reverse=True))
+            fast = (plan, ordered, builtins)
+        if len(self._fast_plans) >= _SHAPE_CACHE_LIMIT:
+            self._fast_plans.clear()
+        self._fast_plans[ident] = fast
+        return fast
+
     def _plan(self, ident: tuple[str, ...]) -> tuple[list[str], object]:
         if all(k.isascii() for k in ident):
             keys = sorted(ident, reverse=True)
@@ -713,7 +803,7 @@ class FormatJson:
             keys = sorted(ident, key=_sort_key, reverse=True)
         shape: object
         if not any("." in k or "@" in k or not k for k in keys):
-            shape = True  # flat
+            shape = dict.fromkeys(keys)  # flat
         else:
             shape = _shape(keys)
         if len(self._shapes) >= _SHAPE_CACHE_LIMIT:
