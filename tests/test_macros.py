@@ -1,0 +1,98 @@
+"""Macros on hand-built messages: the clock, SEQNUM, SDATA, MSGHDR and names."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from relay import macros
+from relay.macros import MACROS, resolve
+from relay.message import FLAG_LOCAL, LogMessage
+from relay.parse.stamp import reset_caches
+
+NOW = 1740830400 * 1_000_000_000 + 123_456_000  # 2025-03-01 12:00:00.123456 UTC
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    reset_caches()
+    monkeypatch.setattr(macros, "clock", lambda: NOW)
+    yield
+    monkeypatch.undo()
+    time.tzset()
+    reset_caches()
+
+
+def test_current_time_macros_read_the_replaceable_clock() -> None:
+    m = LogMessage()
+    assert resolve("C_ISODATE")(m) == "2025-03-01T12:00:00+00:00"
+    assert resolve("C_USEC")(m) == "123456"
+    assert resolve("P_MSEC")(m) == "123"
+    assert resolve("C_WEEK_DAY_NAME")(m) == "Saturday"
+
+
+def test_date_macros_use_the_stamps_own_offset() -> None:
+    m = LogMessage()
+    m.stamp_sec, m.stamp_usec, m.stamp_gmtoff = 1065910455, 3000, -7 * 3600 - 1800
+    assert resolve("ISODATE")(m) == "2003-10-11T14:44:15-07:30"
+    assert resolve("S_DATE")(m) == "Oct 11 14:44:15"
+    assert resolve("MSEC")(m) == "003"
+    assert resolve("TZ")(m) == "-07:30"
+    assert resolve("HOUR12")(m) == "02" and resolve("AMPM")(m) == "PM"
+
+
+def test_seqnum_of_a_local_message_is_the_destination_counter() -> None:
+    m = LogMessage()
+    m.flags = FLAG_LOCAL
+    m.seqnum = 7
+    assert resolve("SEQNUM")(m) == "7"
+    assert resolve("SDATA")(m) == '[meta sequenceId="7"]'
+    m.values[".SDATA.meta.x"] = "1"
+    assert resolve("SDATA")(m) == '[meta sequenceId="7" x="1"]'
+
+
+def test_seqnum_of_a_remote_message_is_its_sequence_id() -> None:
+    m = LogMessage()
+    m.seqnum = 7
+    assert resolve("SEQNUM")(m) == ""
+    m.values[".SDATA.meta.sequenceId"] = "42abc"
+    assert resolve("SEQNUM")(m) == "42"
+
+
+def test_sdata_escapes_values_and_keys_in_the_order_set() -> None:
+    m = LogMessage()
+    m.values[".SDATA.b@2.y"] = 'say "hi" \\ ]'
+    m.values["PROGRAM"] = "p"
+    m.values[".SDATA.a@1"] = ""
+    m.values[".SDATA.b@2.z z"] = "1"
+    assert resolve("SDATA")(m) == '[b@2 y="say \\"hi\\" \\\\ \\]"][a@1][b@2 z%20z="1"]'
+
+
+def test_msghdr_prefers_the_legacy_header() -> None:
+    m = LogMessage()
+    assert resolve("MSGHDR")(m) == ""
+    m.values.update(PROGRAM="su", PID="12")
+    assert resolve("MSGHDR")(m) == "su[12]: "
+    m.values["LEGACY_MSGHDR"] = "su: "
+    assert resolve("MSGHDR")(m) == "su: "
+
+
+def test_priority_macros() -> None:
+    m = LogMessage()
+    m.pri = 999
+    assert resolve("FACILITY")(m) == "7c"
+    assert resolve("PRIORITY")(m) == "debug"
+    assert resolve("TAG")(m) == "3e7"
+    assert resolve("BSDTAG")(m) == "7\udcbd"
+
+
+def test_names_that_are_not_macros_are_pairs() -> None:
+    m = LogMessage()
+    m.values["PROGRAM"] = "p"
+    assert "PROGRAM" not in MACROS and resolve("PROGRAM")(m) == "p"
+    assert resolve(".SDATA.x.y")(m) == ""
+    assert {"R_ISODATE", "S_WEEKDAY", "C_UNIXTIME", "P_TZ", "LEVEL_NUM", "DESTIP"} <= MACROS

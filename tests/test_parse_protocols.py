@@ -1,0 +1,82 @@
+"""Parser: protocols other than the conformance data covers, and robustness."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from relay.macros import MACROS, resolve
+from relay.message import FLAG_LOCAL
+from relay.parse import Parser, Peer, local_peer
+from relay.parse.stamp import reset_caches
+
+NOW = 1740830400 * 1_000_000_000
+UDP = Peer("192.0.2.1", "192.0.2.1", 17)
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    reset_caches()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+    reset_caches()
+
+
+def test_raw_keeps_the_whole_frame() -> None:
+    m = Parser("raw", "s").parse(b"<13>Oct 11 22:14:15 h p: x\n\x00", UDP, NOW)
+    assert m.values["MESSAGE"] == "<13>Oct 11 22:14:15 h p: x"
+    assert m.pri == 13 and m.stamp_sec == NOW // 10**9
+    assert m.values["HOST"] == "192.0.2.1" and m.tags == [".source.s"]
+
+
+def test_rfc5424_only_refuses_rfc3164() -> None:
+    m = Parser("rfc5424", "s", pid=99).parse(b"<13>Oct 11 22:14:15 h p: x", UDP, NOW)
+    assert m.values["MESSAGE"] == "Error processing log message: <13>Oct 11 22:14:15 h p: x"
+    assert m.values["PID"] == "99" and m.pri == 43 and m.flags & FLAG_LOCAL
+
+
+def test_json_reads_what_format_json_writes() -> None:
+    line = (
+        b'{"_SDATA":{"a@1":{"x":"1"}},"PROGRAM":"app","PRIORITY":"err","MESSAGE":"hi",'
+        b'"ISODATE":"2024-05-06T07:08:09+02:00","HOST":"h1","FACILITY":"daemon","n":3}'
+    )
+    m = Parser("json", "s").parse(line, UDP, NOW)
+    assert m.values[".SDATA.a@1.x"] == "1" and m.values["n"] == "3"
+    assert m.pri == 3 * 8 + 3 and m.values["HOST"] == "h1"
+    assert resolve("ISODATE")(m) == "2024-05-06T07:08:09+02:00"
+    assert "PRIORITY" not in m.values
+
+
+def test_json_that_is_not_an_object_is_the_message() -> None:
+    m = Parser("json", "s").parse(b"not json", UDP, NOW)
+    assert m.values["MESSAGE"] == "not json"
+
+
+def test_local_kernel_message_without_stamp_is_from_the_kernel() -> None:
+    m = Parser("rfc3164", "s").parse(b"<4>[ 1.0] oops", local_peer(), NOW)
+    assert m.values["PROGRAM"] == "kernel" and m.values["MESSAGE"] == "[ 1.0] oops"
+    assert m.flags & FLAG_LOCAL and resolve("SOURCEIP")(m) == "127.0.0.1"
+
+
+@settings(max_examples=300, deadline=None)
+@given(frame=st.binary(max_size=80), protocol=st.sampled_from(["auto", "rfc3164", "rfc5424"]))
+def test_any_bytes_parse_and_every_macro_resolves(frame: bytes, protocol: str) -> None:
+    m = Parser(protocol, "s").parse(frame, UDP, NOW)
+    for name in MACROS:
+        assert isinstance(resolve(name)(m), str)
+    for value in m.values.values():
+        value.encode("utf-8", "surrogateescape")
+
+
+@settings(max_examples=200, deadline=None)
+@given(frame=st.text(alphabet=st.sampled_from(list('<>1 -[]="\\:.*T0123456789ZabJanOct'))))
+def test_syntax_soup_never_raises(frame: str) -> None:
+    for protocol in ("auto", "rfc3164", "json"):
+        Parser(protocol, "s").parse(frame.encode(), UDP, NOW)
