@@ -40,17 +40,20 @@ class SharedRender:
     A message routed to several such destinations is rendered once.
     """
 
-    __slots__ = ("_render", "_last", "_out")
+    __slots__ = ("_render", "_last", "_seq", "_out")
 
     def __init__(self, render: Callable[[LogMessage], bytes]):
         self._render = render
         self._last: LogMessage | None = None
+        self._seq = 0
         self._out = b""
 
     def __call__(self, msg: LogMessage) -> bytes:
-        if msg is not self._last:
+        # SEQNUM of a local message is per destination, so it is part of the key
+        if msg is not self._last or msg.seqnum != self._seq:
             self._out = self._render(msg)
             self._last = msg
+            self._seq = msg.seqnum
         return self._out
 
 

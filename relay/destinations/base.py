@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from relay.config import DestinationConfig
 from relay.flow import FlowControl
-from relay.message import LogMessage
+from relay.message import FLAG_LOCAL, LogMessage
 
 log = logging.getLogger("relay")
 
@@ -28,6 +28,12 @@ class Destination:
         self.flow = flow
         self.written = 0  # messages handed on
         self.dropped = 0  # messages lost on purpose (bounded buffers), counted
+        self.seqnum = 0  # syslog-ng's writer sequence: stepped for local messages only
+
+    def number(self, msg: LogMessage) -> None:
+        """Give a local message (our own errors, local sources) this writer's next SEQNUM."""
+        self.seqnum = self.seqnum + 1 if self.seqnum < 0x7FFFFFFF else 1
+        msg.seqnum = self.seqnum
 
     def send(self, msg: LogMessage) -> None:
         raise NotImplementedError
@@ -58,6 +64,8 @@ class BufferedDestination(Destination):
         return []
 
     def send(self, msg: LogMessage) -> None:
+        if msg.flags & FLAG_LOCAL:
+            self.number(msg)
         data = self.render(msg)
         self._buf.append(data)
         self._size += len(data)

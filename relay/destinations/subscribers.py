@@ -21,7 +21,7 @@ from collections.abc import Callable
 from relay.config import DestinationConfig
 from relay.destinations.base import Destination, Render, log
 from relay.flow import FlowControl
-from relay.message import LogMessage
+from relay.message import FLAG_LOCAL, LogMessage
 
 MAX_FILTER_LINE = 64 * 1024
 
@@ -150,6 +150,8 @@ class SubscribersDestination(Destination):
         return True
 
     def send(self, msg: LogMessage) -> None:
+        if msg.flags & FLAG_LOCAL:
+            self.number(msg)
         if not self.clients:
             return
         data = self.render(msg)
