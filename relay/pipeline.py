@@ -29,6 +29,8 @@ class LogPath:
     final: bool = False
     fallback: bool = False
     catchall: bool = False
+    # filters that store matches ($0, $1, ...) write into the message: give them a copy
+    isolate: bool = False
 
     def takes(self, source: str) -> bool:
         return self.catchall or source in self.sources
@@ -70,13 +72,13 @@ class Pipeline:
 def _run(paths: tuple[LogPath, ...], msg: LogMessage) -> bool:
     taken = False
     for path in paths:
+        target = msg.copy() if path.isolate else msg
         for f in path.filters:
-            if not f(msg):
+            if not f(target):
                 break
         else:
             taken = True
-            target = msg
-            if path.rewrites:
+            if path.rewrites and not path.isolate:
                 target = msg.copy()
                 for rewrite in path.rewrites:
                     rewrite(target)

@@ -145,6 +145,7 @@ class Relay:
                 raise ConfigError(f"{config.path}: destination {d.name!r}: cannot listen on "
                                   f"{d.listen}: {exc.strerror}") from None
         paths = []
+        storing = any("store-matches" in f.expr for f in config.filters)
         for lg in config.logs:
             paths.append(LogPath(
                 sources=frozenset(lg.source),
@@ -154,6 +155,7 @@ class Relay:
                 final="final" in lg.flags,
                 fallback="fallback" in lg.flags,
                 catchall="catchall" in lg.flags,
+                isolate=storing and bool(lg.filter),
             ))
         self.pipeline = Pipeline(paths)
         for s in config.sources:
