@@ -203,7 +203,7 @@ def compare(frames: list[bytes], driver: str, now: str = sng.DEFAULT_NOW, tz: st
                 got_text = "\x1f".join(resolve(f)(msg) for f in fields)
                 if got_text.encode("utf-8", "surrogateescape") != out["text"]:
                     problems.append((frame, "text", got_text, out["text"]))
-        assert problems == []
+        assert problems == [], problems
     finally:
         macros.clock = old_clock
 
@@ -251,3 +251,56 @@ def test_local_zone_applies_to_stamps_without_one(tz: str, now: str) -> None:
         b"<abc>broken",
     ]
     compare(frames, "syslog", now, tz)
+
+
+# hostnames at the 255-byte limit, AIX and "repeated" corner cases, Cisco marks alone,
+# byte limits of RFC 5424 columns and SD names, stamps at the edge of each form
+EDGE_FRAMES = [
+    b"<13>Oct 11 22:14:15 " + b"h" * 255 + b" prog: 255",
+    b"<13>Oct 11 22:14:15 " + b"h" * 256 + b" prog: 256",
+    ("<13>Oct 11 22:14:15 " + "\u00e9" * 127 + "h prog: 255 bytes").encode(),
+    ("<13>Oct 11 22:14:15 " + "\u00e9" * 128 + " prog: 256 bytes").encode(),
+    b"<13>Oct 11 22:14:15 Message forwarded from aixhost no colon here",
+    b"<13>Oct 11 22:14:15 last message repeated",
+    b"<13>Oct 11 22:14:15 last message repeated ",
+    b"<13>: hello",
+    b"<13>12:",
+    b"<13>.",
+    b"<13>*Oct 11 22:14:15.123: host prog: m",
+    (
+        "<14>1 2024-05-06T07:08:09Z host "
+        + "\u00e9" * 30
+        + " "
+        + "\u00e9" * 70
+        + " "
+        + "\u00e9" * 20
+        + " - m"
+    ).encode(),
+    b"<14>1 2024-05-06T07:08:09Z host app - - [" + b"i" * 248 + b' x="1"] m',
+    b"<14>1 2024-05-06T07:08:09Z host app - - [" + b"i" * 247 + b' x="1"] m',
+    b'<14>1 2024-05-06T07:08:09Z host app - - [a@1 x="a\\nb\\"c"][a@1 y="2"] m',
+    b'<14>1 2024-05-06T07:08:09Z host app - - [a@1 x="1"][',
+    b'<14>1 2024-05-06T07:08:09Z host app - - [a@1 x="1"]x',
+    b"<14>1 2024-05-06T07:08:09Z " + b"h" * 256 + b" app - - - m",
+    b"<14>1  host app - - - m",
+    b"<14>1 2024-05-06T07:08:09Z  app - - - empty host",
+    b"<14>1 2024-05-06T07:08:09.1234567+01:00 host app - - - m",
+    b"<14>1 2024-05-06T07:08:09+01:0 host app - - - m",
+    b"<13>Oct  1 2024 22:14:15: host prog: pix colon",
+    b"<13>Oct 11 22:14:15 2024\thost prog: linksys",
+    b"<13>Oct 11 22:14:15 2024 host prog: linksys",
+    b"<13>2024-01-02T03:04:05,5-03:30 host prog: iso",
+    b"<13>  Oct 11 22:14:15 host prog: leading spaces",
+    b"<13>Oct 11 22:14:15 host\tprog: tab",
+    b"<13>Oct 11 22:14:15 host prog[12 34]: space pid",
+    b"<13>Oct 11 22:14:15 host prog[12]x: after pid",
+    b"\x00\n",
+    b"<13>Oct 11 22:14:15 fe80::1:2:3:4:5:6:7 prog: 8 colons",
+    b"<13>Oct 11 22:14:15 12345::1 prog: 5 digits",
+    b"<13>Oct 11 22:14:15 host[1] prog: bracket host",
+]
+
+
+@pytest.mark.parametrize("driver", ["network", "syslog"])
+def test_edge_cases_match_syslog_ng(driver: str) -> None:
+    compare(EDGE_FRAMES, driver)

@@ -82,6 +82,6 @@ def parse_json(msg: LogMessage, s: str) -> None:
         msg.stamp_usec = w.usec
     values = msg.values
     for name, value in flat.items():
-        if name in MACROS and name not in _PAIRS:
-            continue
+        if name in MACROS and name not in _PAIRS or len(name.encode()) > 255:
+            continue  # macros are no pairs; syslog-ng stores no name over 255 bytes
         values["MESSAGE" if name == "MSG" else name] = value

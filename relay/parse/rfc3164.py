@@ -65,7 +65,11 @@ def parse_common(msg: LogMessage, s: str, recvd_sec: int) -> bool:
     if m is None:
         return False
     pri, stamp, host, program, pid = m.group(1, 2, 8, 9, 10)
-    if host == "Message" or host == "last" or (len(host) == 4 and host.isdigit()):
+    if (
+        host == "Message"
+        or host == "last"
+        or (host[:4].isdigit() and (len(host) == 4 or host[4] in " \t\n\v\f\r"))
+    ):
         return False  # AIX, "last message repeated", a LinkSys "HH:MM:SS YYYY" stamp
     _, year, now_mon = local_info(recvd_sec)
     key = (stamp, year, now_mon)

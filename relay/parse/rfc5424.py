@@ -71,7 +71,8 @@ def parse_sd(msg: LogMessage, s: str, i: int, n: int) -> tuple[int, bool]:
         if i == start:
             return i, False
         sd_id = s[start:i]
-        if i < n and s[i] == "]":
+        # syslog-ng stores no value whose name is longer than 255 bytes
+        if i < n and s[i] == "]" and len(sd_id) <= 248:
             values[".SDATA." + sd_id] = ""
         prefix = ".SDATA." + sd_id + "."
         while i < n and s[i] != "]":
@@ -123,7 +124,8 @@ def parse_sd(msg: LogMessage, s: str, i: int, n: int) -> tuple[int, bool]:
             if len(value) > SD_VALUE_MAX // 4:
                 value = _cut_bytes(value, SD_VALUE_MAX)
             i += 1  # closing quote
-            values[prefix + name] = value
+            if len(prefix) + len(name) <= 255:
+                values[prefix + name] = value
         if i >= n:
             return i, False
         i += 1  # "]"
