@@ -48,7 +48,7 @@ class Pipeline:
         fallback = tuple(p for p in self.paths if p.takes(source) and p.fallback)
         # The common case, one path with no filter and no rewrite: straight to its destinations.
         if len(regular) == 1 and not fallback and not regular[0].filters \
-                and not regular[0].rewrites:
+                and not regular[0].rewrites and not regular[0].isolate:
             sends = regular[0].destinations
             if len(sends) == 1:
                 return sends[0]

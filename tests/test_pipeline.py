@@ -130,7 +130,7 @@ def test_log_flags_like_syslog_ng(tmp_path: object) -> None:
     body.append(f'source s_net {{ syslog(transport("udp") ip("127.0.0.1") port({port})); }};\n')
     relay_conf = ['[[source]]\nname = "s_net"\nlisten = "udp://127.0.0.1:0"\nprotocol = "auto"\n']
     # first and final: only the sentinel, sent last, lands there; it tells when all arrived
-    body.append(f'destination d_all {{ file("@WORK@/all" template("$MSG\\n")); }};\n')
+    body.append('destination d_all { file("@WORK@/all" template("$MSG\\n")); };\n')
     body.append('filter f_end { message("SENTINEL-END"); };\n')
     body.append("log { source(s_net); filter(f_end); destination(d_all); flags(final); };\n")
     relay_conf.append('[[filter]]\nname = "f_end"\nexpr = \'message("SENTINEL-END")\'\n'
