@@ -38,11 +38,13 @@ class Subscriber(asyncio.Protocol):
         self.sent = 0
         self._inbuf = b""
         self.peer = ""
+        self.addr = ""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
-        self.peer = str(peer[0]) if isinstance(peer, tuple) else "local"
+        self.addr = str(peer[0]) if isinstance(peer, tuple) else "local"
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "local"
         if not self.owner.admit(self):
             transport.abort()
             return
@@ -68,6 +70,8 @@ class Subscriber(asyncio.Protocol):
     def set_filter(self, expr: str) -> None:
         if not expr:
             self.filter = None
+            log.info("destination %s: subscriber %s cleared its filter", self.owner.name,
+                     self.peer)
             return
         try:
             from relay.filter import compile_filter
@@ -75,6 +79,9 @@ class Subscriber(asyncio.Protocol):
             self.filter = compile_filter(expr, filters=self.owner.named_filters)
         except Exception as exc:  # a bad expression must never drop the connection
             self.reply(f"error: {exc}\n".encode())
+            return
+        log.info("destination %s: subscriber %s filters with %s", self.owner.name, self.peer,
+                 expr)
 
     def reply(self, data: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -141,8 +148,8 @@ class SubscribersDestination(Destination):
             log.warning("destination %s: refusing %s: max_clients reached", self.name,
                         client.peer)
             return False
-        if self.allow and client.peer != "local":
-            addr = ipaddress.ip_address(client.peer)
+        if self.allow and client.addr != "local":
+            addr = ipaddress.ip_address(client.addr)
             if not any(addr in net for net in self.allow):
                 self.refused += 1
                 log.warning("destination %s: refusing %s: not in allow", self.name, client.peer)

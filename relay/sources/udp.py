@@ -17,6 +17,8 @@ class UdpProtocol(asyncio.DatagramProtocol):
         self.peers: dict[str, Peer] = {}
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        if not data:  # syslog-ng ignores empty datagrams too
+            return
         host = str(addr[0])
         peer = self.peers.get(host)
         if peer is None:

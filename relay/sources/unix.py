@@ -25,6 +25,8 @@ class UnixDgramProtocol(asyncio.DatagramProtocol):
         self.peer = local_peer()
 
     def datagram_received(self, data: bytes, addr: object) -> None:
+        if not data:
+            return
         self.runtime.deliver_one(data, self.peer)
 
     def error_received(self, exc: Exception) -> None:
