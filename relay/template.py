@@ -15,6 +15,7 @@ template comparisons.  The syntax is syslog-ng 3.38's:
 * ``@0`` is the message itself; any other ``@N`` refers to a correlation context the
   relay does not have, so that element writes nothing (as syslog-ng does without one).
   An ``@`` that is not followed by a digit is literal text, and ``@@`` is one ``@``.
+* ``$()`` writes nothing, and drops the literal text since the previous element.
 * The only template function is ``$(format-json ...)`` (``relay.formatjson``); any
   other is a ``TemplateError`` naming it and its position.
 
@@ -279,8 +280,8 @@ class _Compiler:
         argv = self._arguments(start)
         self.pos += 1  # the closing parenthesis
         same_message = self._msg_ref()
-        if not argv:  # $() is nothing at all
-            self._flush()
+        if not argv:  # $() is nothing, and (as in syslog-ng) takes the text before it along
+            self.literal = []
             return
         name = argv[0]
         if name.replace("_", "-") not in _FUNCTIONS:
