@@ -1,0 +1,145 @@
+"""Micro-benchmarks of the hot path, in µs per message, with no sockets and no event loop.
+
+They time the middle of the data path (parse -> templates) in-process:
+  - parse alone and parse + the seed template, per protocol: rfc3164 (network()), auto
+    (syslog()) on RFC 3164 lines, rfc5424, and json (format-json lines read back);
+  - template rendering alone: the seed template and a plain-macro template;
+  - filters, through the colleague's ``benchmarks/bench_filters.py``.
+
+The frames are the workload's lines (``benchmarks.workload``), turned into RFC 5424 and
+JSON with the same fields, so that all protocols carry the same messages.  Each figure is
+the best of a few repeats, since the machine is shared.
+
+    .venv/bin/python -m benchmarks.micro [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from benchmarks import bench_filters
+from benchmarks.workload import generate
+from relay.message import LogMessage
+from relay.parse import Parser, Peer
+from relay.template import compile_template
+
+SEED_TEMPLATE = r"$(format-json --scope selected_macros --scope nv_pairs)\n"
+PLAIN_TEMPLATE = r"$ISODATE $HOST $MSGHDR$MSG\n"
+PEER = Peer("127.0.0.1", "127.0.0.1", 17)
+
+# <PRI>Mmm dd hh:mm:ss HOST PROGRAM[PID]: MESSAGE
+_RFC3164 = re.compile(rb"<(\d+)>(\w{3}) +(\d+) (\S+) (\S+) ([^\[: ]+)(?:\[(\d+)\])?: (.*)")
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+     b"Dec"))}
+
+
+def rfc5424_frames(lines: Sequence[bytes]) -> list[bytes]:
+    """The same messages as RFC 5424, with a structured-data element on every other one."""
+    out = []
+    for i, line in enumerate(lines):
+        m = _RFC3164.match(line.rstrip(b"\n"))
+        if m is None:
+            continue
+        pri, mon, day, hms, host, prog, pid, msg = m.groups()
+        stamp = b"2024-%02d-%02dT%s.%06d+00:00" % (_MONTHS[mon], int(day), hms, i % 1000000)
+        sd = b'[origin@32473 ip="192.0.2.1" software="relay-bench"]' if i % 2 else b"-"
+        out.append(b"<%s>1 %s %s %s %s - %s %s" % (pri, stamp, host, prog, pid or b"-", sd, msg))
+    return out
+
+
+def json_frames(lines: Sequence[bytes]) -> list[bytes]:
+    """The same messages as the seed template writes them (what a json source reads)."""
+    parser = Parser("rfc3164", "s_net")
+    tpl = compile_template(SEED_TEMPLATE)
+    now = time.time_ns()
+    return [tpl.render(parser.parse(line, PEER, now)).rstrip(b"\n") for line in lines]
+
+
+def _best_of(fn: Callable[[], int], repeats: int) -> float:
+    """Best µs per message over ``repeats`` runs of ``fn`` (which returns its message count)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        n = fn()
+        best = min(best, (time.perf_counter() - start) / n * 1e6)
+    return best
+
+
+def run(quick: bool = False) -> list[tuple[str, float]]:
+    """[(case, µs per message)]."""
+    count = 2_000 if quick else 20_000
+    repeats = 3 if quick else 5
+    lines = generate(count)
+    frames = {
+        "rfc3164": [line.rstrip(b"\n") for line in lines],
+        "rfc5424": rfc5424_frames(lines),
+        "json": json_frames(lines),
+    }
+    seed = compile_template(SEED_TEMPLATE)
+    plain = compile_template(PLAIN_TEMPLATE)
+    results: list[tuple[str, float]] = []
+
+    for label, protocol, kind in (("rfc3164", "rfc3164", "rfc3164"),
+                                  ("auto, RFC 3164 lines", "auto", "rfc3164"),
+                                  ("rfc5424", "rfc5424", "rfc5424"),
+                                  ("auto, RFC 5424 lines", "auto", "rfc5424"),
+                                  ("json", "json", "json")):
+        parse = Parser(protocol, "s_net").parse
+        batch = frames[kind]
+
+        def parse_only(parse: Callable[..., LogMessage] = parse,
+                       batch: list[bytes] = batch) -> int:
+            now = time.time_ns()
+            for f in batch:
+                parse(f, PEER, now)
+            return len(batch)
+
+        def parse_format(parse: Callable[..., LogMessage] = parse,
+                         batch: list[bytes] = batch) -> int:
+            now = time.time_ns()
+            render = seed.render
+            for f in batch:
+                render(parse(f, PEER, now))
+            return len(batch)
+
+        results.append((f"parse {label}", _best_of(parse_only, repeats)))
+        results.append((f"parse {label} + seed template", _best_of(parse_format, repeats)))
+
+    parser = Parser("rfc3164", "s_net")
+    now = time.time_ns()
+    msgs = [parser.parse(f, PEER, now) for f in frames["rfc3164"]]
+    for label, tpl in (("seed template", seed), (f"plain template (`{PLAIN_TEMPLATE}`)", plain)):
+        def render_only(render: Callable[[LogMessage], bytes] = tpl.render) -> int:
+            for m in msgs:
+                render(m)
+            return len(msgs)
+
+        results.append((f"render {label}", _best_of(render_only, repeats)))
+    return results
+
+
+def print_table(results: list[tuple[str, float]]) -> None:
+    print("\n## Micro-benchmarks (µs per message, best of repeats)\n")
+    print("| case | µs/msg |")
+    print("| --- | ---: |")
+    for case, us in results:
+        print(f"| {case} | {us:.2f} |")
+    print()
+    bench_filters.main()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Parse and template micro-benchmarks.")
+    ap.add_argument("--quick", action="store_true", help="fewer messages and repeats")
+    args = ap.parse_args(argv)
+    print_table(run(args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
