@@ -24,6 +24,7 @@ from relay.flow import FlowControl
 from relay.message import FLAG_LOCAL, LogMessage
 
 MAX_FILTER_LINE = 64 * 1024
+FLUSH_AT = 64 * 1024  # bytes pending for one client that are written at once
 
 
 class Subscriber(asyncio.Protocol):
@@ -100,6 +101,9 @@ class Subscriber(asyncio.Protocol):
         self.full_since = 0.0
         self.pending.append(data)
         self.pending_size += len(data)
+        if self.pending_size >= FLUSH_AT:
+            # uvloop can run many reads before a call_soon callback: do not wait for it
+            self.flush()
         return True
 
     def flush(self) -> None:
