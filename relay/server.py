@@ -88,20 +88,23 @@ def compile_rewrites(config: Config) -> dict[str, Callable[[LogMessage], None]]:
     return compiled
 
 
-def compile_renders(config: Config) -> dict[str, SharedRender]:
+def compile_renders(config: Config) -> dict[str, Callable[[LogMessage], bytes]]:
+    """One render function per destination; destinations with the same template share one."""
     from relay.template import compile_template
 
-    by_text: dict[str, SharedRender] = {}
-    renders = {}
+    compiled: dict[str, Callable[[LogMessage], bytes]] = {}
     for d in config.destinations:
-        if d.template not in by_text:
+        if d.template not in compiled:
             try:
-                by_text[d.template] = SharedRender(compile_template(d.template).render)
+                compiled[d.template] = compile_template(d.template).render
             except ConfigError as exc:
                 raise ConfigError(f"{config.path}: [[destination]] {d.name!r} key 'template': "
                                   f"{exc}") from None
-        renders[d.name] = by_text[d.template]
-    return renders
+    users: dict[str, int] = {}
+    for d in config.destinations:
+        users[d.template] = users.get(d.template, 0) + 1
+    shared = {text: SharedRender(render) for text, render in compiled.items() if users[text] > 1}
+    return {d.name: shared.get(d.template) or compiled[d.template] for d in config.destinations}
 
 
 def check(config: Config) -> None:
@@ -120,12 +123,13 @@ class Relay:
         self.destinations: dict[str, Destination] = {}
         self.sources: dict[str, SourceRuntime] = {}
         self.servers: list[asyncio.AbstractServer] = []
-        self.endpoints: list[asyncio.BaseTransport] = []
+        self.endpoints: list[Any] = []  # datagram endpoints: anything with close()
         self.connections: set[StreamProtocol] = set()
         self.addresses: list[str] = []
         self.stdin_task: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
         self.pipeline: Pipeline | None = None
+        self.batch_ends: list[Callable[[], None]] = []
 
     async def start(self) -> list[str]:
         config = self.config
@@ -144,6 +148,7 @@ class Relay:
             except OSError as exc:
                 raise ConfigError(f"{config.path}: destination {d.name!r}: cannot listen on "
                                   f"{d.listen}: {exc.strerror}") from None
+        self.batch_ends = [d.end_batch for d in self.destinations.values()]
         paths = []
         storing = any("store-matches" in f.expr for f in config.filters)
         for lg in config.logs:
@@ -165,7 +170,8 @@ class Relay:
     async def _start_source(self, s: SourceConfig) -> None:
         assert self.pipeline is not None
         parser = Parser(s.protocol, s.name, keep_hostname=self.config.options.keep_hostname)
-        runtime = SourceRuntime(s, parser, self.pipeline.router(s.name), self.flow)
+        runtime = SourceRuntime(s, parser, self.pipeline.router(s.name), self.flow,
+                                self._end_batch)
         self.sources[s.name] = runtime
         scheme = s.listen.scheme
         try:
@@ -197,6 +203,10 @@ class Relay:
             raise ConfigError(f"{self.config.path}: source {s.name!r}: cannot listen on "
                               f"{s.listen}: {exc.strerror or exc}") from None
         self.addresses += [f"{a} ({s.name})" for a in addrs]
+
+    def _end_batch(self) -> None:
+        for dest in self.batch_ends:
+            dest()
 
     def _stdin_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:

@@ -14,10 +14,9 @@ log = logging.getLogger("relay")
 
 Render = Callable[[LogMessage], bytes]
 
-# Buffered writers write once this much is waiting, and at least every flush_interval.
-WRITE_CHUNK = 256 * 1024
-
-
+# Buffered writers write at the end of a batch (one read of a socket) once this many lines
+# wait, and otherwise at least every flush_interval.
+WRITE_LINES = 512
 class Destination:
     """Renders each message with its template and delivers the bytes."""
 
@@ -38,6 +37,9 @@ class Destination:
     def send(self, msg: LogMessage) -> None:
         raise NotImplementedError
 
+    def end_batch(self) -> None:
+        """The source finished a batch (one read): a good moment to write."""
+
     async def start(self) -> list[str]:
         """Open what must be opened; return the addresses listened on, if any."""
         return []
@@ -55,7 +57,6 @@ class BufferedDestination(Destination):
     def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl):
         super().__init__(config, render, flow)
         self._buf: list[bytes] = []
-        self._size = 0
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -66,13 +67,12 @@ class BufferedDestination(Destination):
     def send(self, msg: LogMessage) -> None:
         if msg.flags & FLAG_LOCAL:
             self.number(msg)
-        data = self.render(msg)
-        self._buf.append(data)
-        self._size += len(data)
-        self.written += 1
-        if self._size >= WRITE_CHUNK:
+        self._buf.append(self.render(msg))
+
+    def end_batch(self) -> None:
+        if len(self._buf) >= WRITE_LINES:
             self.flush()
-        elif self._timer is None and self._loop is not None:
+        elif self._buf and self._timer is None and self._loop is not None:
             self._timer = self._loop.call_later(self.config.flush_interval, self.flush)
 
     def flush(self) -> None:
@@ -81,9 +81,9 @@ class BufferedDestination(Destination):
             self._timer = None
         if not self._buf:
             return
+        self.written += len(self._buf)
         data = b"".join(self._buf)
         self._buf.clear()
-        self._size = 0
         self.write(data)
 
     def write(self, data: bytes) -> None:
@@ -115,7 +115,7 @@ class TransportDestination(BufferedDestination):
     def queued(self) -> int:
         t = self.transport
         in_transport = t.get_write_buffer_size() if t is not None and not t.is_closing() else 0
-        return in_transport + self._held_size + self._size
+        return in_transport + self._held_size
 
     def write(self, data: bytes) -> None:
         t = self.transport

@@ -1,8 +1,12 @@
 """The file destination: appends lines to a file, rotates it by size, reopens on SIGHUP.
 
+Writes happen in one writer thread, in order, so the event loop never waits on the disk
+and parsing goes on while the previous chunk is written (``os.write`` releases the
+GIL).  Past ``queue_bytes`` not yet written, stream sources pause (relay.flow).
+
 Rotation renames FILE to FILE.1 (after FILE.1 -> FILE.2 ... up to ``keep``) and, with
-``compress = "gzip"``, compresses FILE.1 into FILE.1.gz in a worker thread, off the
-event loop.  A rotation waits for the previous compression to finish.
+``compress = "gzip"``, compresses FILE.1 into FILE.1.gz in another thread.  A rotation
+waits for the previous compression to finish.
 """
 
 from __future__ import annotations
@@ -27,44 +31,42 @@ def _compress(src: str, dst: str) -> None:
     os.unlink(src)
 
 
-class FileDestination(BufferedDestination):
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl):
-        super().__init__(config, render, flow)
+class FileWriter:
+    """The part that touches the file; every method runs in the writer thread."""
+
+    def __init__(self, name: str, config: DestinationConfig):
+        self.name = name
         self.path = config.path
         self.rotate = config.rotate
-        self._fd = -1
-        self._bytes = 0
-        self._compressing: asyncio.Future[None] | concurrent.futures.Future[None] | None = None
+        self.fd = -1
+        self.size = 0
         self.rotations = 0
+        self.compressing: concurrent.futures.Future[None] | None = None
+        self.compressor = concurrent.futures.ThreadPoolExecutor(1, f"relay-gzip-{name}")
 
-    async def start(self) -> list[str]:
-        await super().start()
-        self._open()
-        return []
+    def open(self) -> None:
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                          0o644)
+        self.size = os.fstat(self.fd).st_size
 
-    def _open(self) -> None:
-        try:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
-                               0o644)
-        except OSError as exc:
-            raise ConfigError(f"destination {self.name!r}: cannot open {self.path}: "
-                              f"{exc.strerror}") from None
-        self._bytes = os.fstat(self._fd).st_size
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
-    def _close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+    def reopen(self) -> None:
+        self.close()
+        self.open()
 
     def write(self, data: bytes) -> None:
-        if self._fd < 0:
-            self._open()
+        if self.fd < 0:
+            self.open()
         view = memoryview(data)
         while view:
-            n = os.write(self._fd, view)
+            n = os.write(self.fd, view)
             view = view[n:]
-        self._bytes += len(data)
-        if self.rotate is not None and self._bytes >= self.rotate.max_bytes:
+        self.size += len(data)
+        if self.rotate is not None and self.size >= self.rotate.max_bytes:
             self._rotate()
 
     def _suffix(self, n: int) -> str:
@@ -73,10 +75,10 @@ class FileDestination(BufferedDestination):
 
     def _rotate(self) -> None:
         assert self.rotate is not None
-        if self._compressing is not None and not self._compressing.done():
+        if self.compressing is not None and not self.compressing.done():
             return  # the previous FILE.1 is still being compressed: rotate on a later write
         keep = self.rotate.keep
-        self._close()
+        self.close()
         for n in range(keep, 0, -1):
             src = self._suffix(n)
             if os.path.exists(src):
@@ -86,26 +88,74 @@ class FileDestination(BufferedDestination):
                     os.replace(src, self._suffix(n + 1))
         first = f"{self.path}.1"
         os.replace(self.path, first)
-        self._open()
+        self.open()
         self.rotations += 1
-        if self.rotate.compress == "gzip" and self._loop is not None:
-            self._compressing = self._loop.run_in_executor(
-                None, _compress, first, first + ".gz")
-            self._compressing.add_done_callback(self._compressed)
+        if self.rotate.compress == "gzip":
+            self.compressing = self.compressor.submit(_compress, first, first + ".gz")
+            self.compressing.add_done_callback(self._compressed)
 
-    def _compressed(self, fut: asyncio.Future[None] | concurrent.futures.Future[None]) -> None:
+    def _compressed(self, fut: concurrent.futures.Future[None]) -> None:
         exc = fut.exception()
         if exc is not None:
             log.error("destination %s: compressing %s.1 failed: %s", self.name, self.path, exc)
 
+    def finish(self) -> None:
+        self.close()
+        self.compressor.shutdown(wait=True)
+
+
+class FileDestination(BufferedDestination):
+    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl):
+        super().__init__(config, render, flow)
+        self.file = FileWriter(config.name, config)
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, f"relay-file-{config.name}")
+        self._inflight = 0  # bytes handed to the writer thread and not yet written
+        self._last: concurrent.futures.Future[None] | None = None
+        self.high = config.queue_bytes
+        self.low = config.queue_bytes // 2
+        self.failed = False
+
+    @property
+    def rotations(self) -> int:
+        return self.file.rotations
+
+    async def start(self) -> list[str]:
+        await super().start()
+        try:
+            self.file.open()
+        except OSError as exc:
+            raise ConfigError(f"destination {self.name!r}: cannot open {self.config.path}: "
+                              f"{exc.strerror}") from None
+        return []
+
+    def write(self, data: bytes) -> None:
+        self._inflight += len(data)
+        if self._inflight > self.high:
+            self.flow.congested(self)
+        fut = self._thread.submit(self.file.write, data)
+        self._last = fut
+        loop = self._loop
+        assert loop is not None
+        size = len(data)
+        fut.add_done_callback(lambda f: loop.call_soon_threadsafe(self._written, f, size))
+
+    def _written(self, fut: concurrent.futures.Future[None], size: int) -> None:
+        self._inflight -= size
+        if self._inflight < self.low:
+            self.flow.relieved(self)
+        exc = fut.exception()
+        if exc is not None and not self.failed:
+            self.failed = True  # logged once; later writes retry (the disk may come back)
+            log.error("destination %s: writing %s failed: %s", self.name, self.config.path, exc)
+        elif exc is None:
+            self.failed = False
+
     def reopen(self) -> None:
         self.flush()
-        self._close()
-        self._open()
+        self._thread.submit(self.file.reopen)
 
     async def stop(self) -> None:
         self.flush()
-        self._close()
-        if self._compressing is not None:
-            await asyncio.wrap_future(self._compressing) if isinstance(
-                self._compressing, concurrent.futures.Future) else await self._compressing
+        done = self._thread.submit(self.file.finish)
+        await asyncio.wrap_future(done)
+        self._thread.shutdown(wait=True)

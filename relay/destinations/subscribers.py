@@ -17,6 +17,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import Callable
+from typing import cast
 
 from relay.config import DestinationConfig
 from relay.destinations.base import Destination, Render, log
@@ -42,12 +43,13 @@ class Subscriber(asyncio.Protocol):
         self.addr = ""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one
+        self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.addr = str(peer[0]) if isinstance(peer, tuple) else "local"
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "local"
         if not self.owner.admit(self):
-            transport.abort()
+            self.transport.abort()
             return
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -123,7 +125,6 @@ class SubscribersDestination(Destination):
         self.buffer_bytes = config.buffer_bytes
         self.allow = [ipaddress.ip_network(c, strict=False) for c in config.allow]
         self.server: asyncio.AbstractServer | None = None
-        self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reaper: asyncio.TimerHandle | None = None
         self.refused = 0
@@ -172,13 +173,14 @@ class SubscribersDestination(Destination):
                 continue
             if not client.push(data, now or (now := time.monotonic())):
                 self.dropped += 1
-        if not self._flush_scheduled and self._loop is not None:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
         self.written += 1
 
+    def end_batch(self) -> None:
+        for client in self.clients:
+            if client.pending:
+                client.flush()
+
     def _flush(self) -> None:
-        self._flush_scheduled = False
         for client in self.clients:
             client.flush()
 

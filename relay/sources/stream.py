@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import cast
 
 from relay.errors import ParseError
 from relay.framing import StreamFramer
@@ -27,10 +28,11 @@ class StreamProtocol(asyncio.Protocol):
         self.eof = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one
+        self.transport = cast(asyncio.Transport, transport)
         self.peer = peer_of(transport)
         self.connections.add(self)
-        self.runtime.flow.register(transport)
+        self.runtime.flow.register(self.transport)
 
     def data_received(self, data: bytes) -> None:
         try:

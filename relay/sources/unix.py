@@ -27,7 +27,7 @@ class UnixDgramProtocol(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: object) -> None:
         if not data:
             return
-        self.runtime.deliver_one(data, self.peer)
+        self.runtime.deliver_datagrams([(data[: self.runtime.max_msg_size], self.peer)])
 
     def error_received(self, exc: Exception) -> None:
         log.warning("source %s: %s", self.runtime.name, exc)
