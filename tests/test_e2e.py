@@ -284,3 +284,44 @@ def test_python_dash_m_entry_point() -> None:
     out = subprocess.run([sys.executable, "-m", "relay", "--version"], capture_output=True,
                          text=True, check=True)
     assert out.stdout.startswith("relay ")
+
+
+def test_tls_source(tmp_path: object) -> None:
+    import ssl
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        if os.environ.get("CI"):
+            pytest.fail("openssl is required under CI")
+        pytest.skip("openssl is not installed")
+    d = str(tmp_path)
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", f"{d}/key.pem", "-out",
+                    f"{d}/cert.pem"], check=True, capture_output=True, timeout=60)
+    conf = f"""
+[[source]]
+name = "s_tls"
+listen = "tls://127.0.0.1:0"
+protocol = "auto"
+tls_cert = "{d}/cert.pem"
+tls_key = "{d}/key.pem"
+
+[[destination]]
+name = "d"
+type = "file"
+path = "out.json"
+
+[[log]]
+source = ["s_tls"]
+destination = ["d"]
+"""
+    with RelayProcess(conf, d, expect_addresses=1) as relay:
+        ctx = ssl.create_default_context(cafile=f"{d}/cert.pem")
+        with socket.create_connection(relay.address("s_tls")) as raw, \
+                ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            msg = b"<14>1 2025-03-01T12:00:00Z host app 1 - - over tls"
+            s.sendall(b"%d %s" % (len(msg), msg))
+        wait_for(lambda: lines_of(f"{d}/out.json"), 10, "the TLS message")
+        assert relay.stop() == 0
+    record = orjson.loads(lines_of(f"{d}/out.json")[0])
+    assert record["MESSAGE"] == "over tls" and record["PROGRAM"] == "app"
