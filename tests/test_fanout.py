@@ -259,3 +259,31 @@ def test_subscriber_filters_errors_and_disconnects(tmp_path: object) -> None:
             got += client.recv(4096)
         client.close()
         assert relay.stop() == 0
+
+
+def closed_by_peer(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(10) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_subscriber_allow_list_and_max_clients(tmp_path: object) -> None:
+    d = str(tmp_path)
+    os.mkfifo(f"{d}/live.fifo")
+    for extra, refused in (('allow = ["10.0.0.0/8"]\n', "not in allow"),
+                           ("max_clients = 1\n", "max_clients reached")):
+        with RelayProcess(config(d, extra), d, expect_addresses=2) as relay:
+            live = relay.address("d_live")
+            first = socket.create_connection(live)
+            first.settimeout(10)
+            if "max_clients" in extra:
+                second = socket.create_connection(live)
+                second.settimeout(10)
+                assert closed_by_peer(second)
+                second.close()
+            else:
+                assert closed_by_peer(first)
+            wait_for(lambda r=refused: r in relay.stderr(), 10, refused)
+            first.close()
+            assert relay.stop() == 0
