@@ -25,28 +25,26 @@ async def read_stdin(runtime: SourceRuntime) -> None:
     # stdin is always newline-framed, like syslog-ng's stdin()
     framer = StreamFramer(runtime.max_msg_size, newline_only=True)
     peer = local_peer()
+    transport = None
     if stat.S_ISREG(os.fstat(fd).st_mode):
-        while True:
-            data = await loop.run_in_executor(None, os.read, fd, CHUNK)
-            if not data:
-                break
-            frames = framer.feed(data)
-            if frames:
-                runtime.deliver(frames, peer)
+
+        async def read() -> bytes:
+            return await loop.run_in_executor(None, os.read, fd, CHUNK)
     else:
         reader = asyncio.StreamReader(limit=CHUNK)
         protocol = asyncio.StreamReaderProtocol(reader)
-        transport, _ = await loop.connect_read_pipe(lambda: protocol, os.fdopen(fd, "rb", 0,
-                                                                               closefd=False))
-        try:
-            while True:
-                data = await reader.read(CHUNK)
-                if not data:
-                    break
-                frames = framer.feed(data)
-                if frames:
-                    runtime.deliver(frames, peer)
-        finally:
+        pipe = os.fdopen(fd, "rb", 0, closefd=False)
+        transport, _ = await loop.connect_read_pipe(lambda: protocol, pipe)
+
+        async def read() -> bytes:
+            return await reader.read(CHUNK)
+    try:
+        while data := await read():
+            frames = framer.feed(data)
+            if frames:
+                runtime.deliver(frames, peer)
+    finally:
+        if transport is not None:
             transport.close()
     rest = framer.close()
     if rest:
