@@ -141,7 +141,8 @@ def test_logger_four_ways_to_file_and_subscriber(tmp_path: object) -> None:
         assert relay.stop() == 0
 
 
-def test_stdin_only_exits_cleanly_at_eof(tmp_path: object) -> None:
+@pytest.mark.parametrize("kind", ["pipe", "file"])
+def test_stdin_only_exits_cleanly_at_eof(tmp_path: object, kind: str) -> None:
     conf = """
 [[source]]
 name = "s_in"
@@ -158,12 +159,20 @@ source = ["s_in"]
 destination = ["d_out"]
 """
     data = b"<13>Jan  1 00:00:00 host a: one\n<13>Jan  1 00:00:00 host b: two\n<13>x: three"
-    with RelayProcess(conf, str(tmp_path), stdin=subprocess.PIPE) as relay:
-        assert relay.proc.stdin is not None
-        relay.proc.stdin.write(data)
-        relay.proc.stdin.close()
-        out = relay.read_stdout(10)
-        assert relay.proc.wait(10) == 0
+    if kind == "pipe":
+        with RelayProcess(conf, str(tmp_path), stdin=subprocess.PIPE) as relay:
+            assert relay.proc.stdin is not None
+            relay.proc.stdin.write(data)
+            relay.proc.stdin.close()
+            out = relay.read_stdout(10)
+            assert relay.proc.wait(10) == 0
+    else:
+        path = os.path.join(str(tmp_path), "input.log")
+        with open(path, "wb") as f:
+            f.write(data)
+        with open(path, "rb") as f, RelayProcess(conf, str(tmp_path), stdin=f) as relay:
+            out = relay.read_stdout(10)
+            assert relay.proc.wait(10) == 0
     assert out.splitlines() == [b"a|one", b"b|two", b"x|three"]
 
 
