@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 from relayproc import RelayProcess, lines_of, wait_for
@@ -287,3 +288,50 @@ def test_subscriber_allow_list_and_max_clients(tmp_path: object) -> None:
             wait_for(lambda r=refused: r in relay.stderr(), 10, refused)
             first.close()
             assert relay.stop() == 0
+
+
+def test_flow_control_pauses_tcp_until_the_fifo_reader_comes(tmp_path: object) -> None:
+    d = str(tmp_path)
+    os.mkfifo(f"{d}/live.fifo")
+    conf = f"""
+[[source]]
+name = "s_tcp"
+listen = "tcp://127.0.0.1:0"
+protocol = "rfc3164"
+
+[[destination]]
+name = "d_fifo"
+type = "pipe"
+path = "{d}/live.fifo"
+queue_bytes = "1MiB"
+
+[[log]]
+source = ["s_tcp"]
+destination = ["d_fifo"]
+"""
+    n = 60_000  # about 20 MB of JSON: far more than the 1 MiB the destination may hold
+    sent = threading.Event()
+    with RelayProcess(conf, d, expect_addresses=1) as relay:
+        sock = socket.create_connection(relay.address("s_tcp"))
+
+        def send() -> None:
+            for i in range(0, n, 1000):
+                sock.sendall(b"".join(b"<13>Jan  1 00:00:00 h p: flow %d %s\n" % (j, b"y" * 200)
+                                      for j in range(i, i + 1000)))
+            sent.set()
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        # nobody reads the FIFO: the relay must stop reading, so the sender blocks
+        assert not sent.wait(3)
+        rss = peak_rss_kib(relay.proc.pid)
+        reader = cat_fifo(d)
+        sender.join(60)
+        assert sent.is_set()
+        sock.close()
+        wait_for(lambda: len(lines_of(f"{d}/fifo.json")) >= n, 60, "every line in the FIFO")
+        assert relay.stop() == 0
+        reader.wait(10)
+    got = lines_of(f"{d}/fifo.json")
+    assert len(got) == n and b"flow 0 " in got[0] and b"flow %d " % (n - 1) in got[-1]
+    assert rss < 128 * 1024, f"peak RSS {rss} KiB while paused"
