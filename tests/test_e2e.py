@@ -334,3 +334,14 @@ destination = ["d"]
         assert relay.stop() == 0
     record = orjson.loads(lines_of(f"{d}/out.json")[0])
     assert record["MESSAGE"] == "over tls" and record["PROGRAM"] == "app"
+
+
+def test_shutdown_reads_datagrams_already_received(tmp_path: object) -> None:
+    d = str(tmp_path)
+    with RelayProcess(BASE, d, expect_addresses=3) as relay:
+        udp = relay.address("s_udp")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for i in range(5000):
+                s.sendto(b"<13>Jan  1 00:00:00 h p: datagram %d" % i, udp)
+        assert relay.stop() == 0  # at once: what waits in the socket buffer is still read
+    assert len(lines_of(f"{d}/messages.json")) == 5000

@@ -55,9 +55,14 @@ class UdpReader:
             self.runtime.deliver_datagrams(batch)
 
     def close(self) -> None:
+        """Stop: what already waits in the socket's buffer is read first, not lost."""
         if not self.closed:
             self.closed = True
             self.loop.remove_reader(self.sock.fileno())
+            before = -1
+            while self.runtime.received != before:
+                before = self.runtime.received
+                self._readable()
             self.sock.close()
 
     def is_closing(self) -> bool:
