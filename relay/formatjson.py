@@ -44,6 +44,7 @@ from typing import Protocol
 import orjson
 
 from relay.errors import TemplateError
+from relay.macros import NEVER_EMPTY
 from relay.message import LogMessage
 
 Getter = Callable[[LogMessage], str]
@@ -634,18 +635,22 @@ class FormatJson:
         self._shapes: dict[tuple[str, ...], tuple[list[str], object]] = {}
         only_initial_dot = all(t.pattern == ".*" for t in self.transforms)
         builtins: list[tuple[str, Getter]] = []
+        nonempty: set[str] = set()
         for name in dict.fromkeys(names):  # a macro twice has the same value twice
             # a macro that is also an included name-value pair of the same name adds nothing:
             # it has the same value, and when that is empty the pair's "" stays anyway
             if only_initial_dot and name in _PAIR_MACROS and self._value_key(name) == name:
                 continue
             builtins.append((self._rekey(name), resolve(name)))
+            if name in NEVER_EMPTY:
+                nonempty.add(builtins[-1][0])
         self.builtins = builtins
+        self._nonempty_keys = nonempty
         self.pair_keys: list[tuple[str, StrTemplate, int]] = [
             (self._rekey(name), tpl, kind) for name, tpl, kind in self.pairs
         ]
         self._fast = not self.pairs and self.key_delimiter == "."
-        self._fast_plans: dict[tuple[str, ...], object] = {}
+        self.render_bytes: Callable[[LogMessage], bytes] = self.renderer()
 
     def _value_key(self, name: str) -> str | None:
         scopes = self.scopes
@@ -715,45 +720,85 @@ class FormatJson:
     def render_str(self, msg: LogMessage) -> str:
         return self.render_bytes(msg).decode("utf-8")
 
-    def render_bytes(self, msg: LogMessage) -> bytes:
-        if self._fast:
-            # pairs and macros only, no --pair, default delimiter: a flat object's key
-            # order is fixed by the message's pair names, so it is computed once per set
-            # of names and filled in here; missing macros are deleted, which keeps the order
-            values = msg.values
-            fast = self._fast_plans.get(tuple(values))
-            if fast is None:
-                fast = self._fast_plan(tuple(values))
-            if fast is not False:
-                plan: list[tuple[str, str]] | None
-                template: dict[str, str | None]
-                builtins: list[tuple[str, Getter, bool]]
-                plan, template, builtins = fast  # type: ignore[misc]
-                ordered = template.copy()
-                if plan is None:
-                    ordered.update(values)
-                elif self.omit_empty:
-                    for name, key in plan:
-                        if value := values[name]:
-                            ordered[key] = value
-                        else:
-                            del ordered[key]
-                else:
-                    for name, key in plan:
-                        ordered[key] = values[name]
-                for key, getter, shared in builtins:
-                    if value := getter(msg):
-                        ordered[key] = value
-                    elif not shared or ordered.get(key) is None:
-                        # (a key shared with a pair stays, unless that pair was left out)
-                        ordered.pop(key, None)
-                try:
-                    out = orjson.dumps(ordered)
-                except TypeError:  # a lone surrogate: bytes that were not UTF-8
-                    pass
-                else:
-                    if b"\\u0000" not in out:
-                        return out
+    def renderer(self, suffix: bytes = b"") -> Callable[[LogMessage], bytes]:
+        """A function that writes a message's JSON followed by ``suffix``.
+
+        Pairs and macros only, with no --pair and the default delimiter, make a flat
+        object whose keys are fixed by the names of the message's pairs.  For each set of
+        names seen twice, the JSON is written by a function generated for that set: one
+        dict display in the final key order, which orjson writes as it is.
+        """
+        general = self._render_general
+        fallback = general
+        if suffix:
+            def fallback(msg: LogMessage) -> bytes:
+                return general(msg) + suffix
+        if not self._fast:
+            return fallback
+        shapes: dict[tuple[str, ...], Callable[[LogMessage], bytes]] = {}
+        seen: set[tuple[str, ...]] = set()
+
+        def render(msg: LogMessage) -> bytes:
+            ident = tuple(msg.values)
+            fn = shapes.get(ident)
+            if fn is not None:
+                return fn(msg)
+            if ident not in seen:  # a set of names seen once may never come back
+                if len(seen) >= _SHAPE_CACHE_LIMIT:
+                    seen.clear()
+                seen.add(ident)
+                return fallback(msg)
+            if len(shapes) >= _SHAPE_CACHE_LIMIT:
+                shapes.clear()
+            fn = shapes[ident] = self._shape_function(ident, suffix, fallback) or fallback
+            return fn(msg)
+
+        return render
+
+    def _shape_function(self, ident: tuple[str, ...], suffix: bytes,
+                        fallback: Callable[[LogMessage], bytes]
+                        ) -> Callable[[LogMessage], bytes] | None:
+        """The generated writer for messages whose pair names are ``ident``, or None."""
+        plan = self._value_plans.get(ident, _UNKNOWN)
+        if plan is _UNKNOWN:
+            plan = self._value_plan(ident)
+        pairs = [(name, name) for name in ident] if plan is None else plan
+        pair_names = {key: name for name, key in pairs}
+        macro_keys = [key for key, _ in self.builtins]
+        keys = set(pair_names) | set(macro_keys)
+        if (len(pair_names) != len(pairs) or len(set(macro_keys)) != len(macro_keys)
+                or not all(k and k.isascii() and "." not in k and "@" not in k for k in keys)):
+            return None
+        # key -> (the Python expression of its value, whether an empty value drops it)
+        exprs: dict[str, tuple[str, bool]] = {
+            key: (f"values[{name!r}]", self.omit_empty) for key, name in pair_names.items()}
+        namespace: dict[str, object] = {"dumps": orjson.dumps, "fallback": fallback}
+        for i, (key, getter) in enumerate(self.builtins):
+            namespace[f"g{i}"] = getter
+            if key in exprs:  # a macro and a pair of one key: a non-empty macro wins
+                exprs[key] = (f"(g{i}(msg) or {exprs[key][0]})", self.omit_empty)
+            else:
+                exprs[key] = (f"g{i}(msg)", key not in self._nonempty_keys)
+        order = sorted(exprs, reverse=True)
+        option = orjson.OPT_APPEND_NEWLINE if suffix == b"\n" else 0
+        namespace["suffix"] = suffix
+        lines = ["def render(msg):", "    values = msg.values", "    d = {"]
+        lines += [f"        {key!r}: {exprs[key][0]}," for key in order]
+        lines.append("    }")
+        lines += [f"    if not d[{key!r}]: del d[{key!r}]" for key in order if exprs[key][1]]
+        lines += [
+            "    try:",
+            f"        out = dumps(d, option={option})",
+            "    except TypeError:  # a lone surrogate: bytes that were not UTF-8",
+            "        return fallback(msg)",
+            "    if b'\\\\u0000' in out:  # NUL, which syslog-ng writes as \\\\x00",
+            "        return fallback(msg)",
+            "    return out" + ("" if option or not suffix else " + suffix"),
+        ]
+        exec("\n".join(lines), namespace)
+        return namespace["render"]  # type: ignore[return-value]
+
+    def _render_general(self, msg: LogMessage) -> bytes:
         result, types = self.collect(msg)
         if types is None and self.key_delimiter == ".":
             ident = tuple(result)
@@ -776,25 +821,6 @@ class FormatJson:
                         return out
             return walk([(k, result[k]) for k in keys]).encode("utf-8")
         return self._render_slow(result, types)
-
-    def _fast_plan(self, ident: tuple[str, ...]) -> object:
-        """For a set of pair names: (value plan, ordered template, macros) or False."""
-        plan = self._value_plans.get(ident, _UNKNOWN)
-        if plan is _UNKNOWN:
-            plan = self._value_plan(ident)
-        value_keys = list(ident) if plan is None else [key for _, key in plan]
-        keys = set(value_keys)
-        builtins = [(key, getter, key in keys) for key, getter in self.builtins]
-        keys.update(key for key, _ in self.builtins)
-        fast: object = False
-        unique = len({key for key, _ in self.builtins}) == len(self.builtins)
-        if unique and all(k and k.isascii() and "." not in k and "@" not in k for k in keys):
-            ordered: dict[str, str | None] = dict.fromkeys(sorted(keys, reverse=True))
-            fast = (plan, ordered, builtins)
-        if len(self._fast_plans) >= _SHAPE_CACHE_LIMIT:
-            self._fast_plans.clear()
-        self._fast_plans[ident] = fast
-        return fast
 
     def _plan(self, ident: tuple[str, ...]) -> tuple[list[str], object]:
         if all(k.isascii() for k in ident):

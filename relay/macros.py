@@ -23,6 +23,7 @@ describe this host and process, not syslog-ng's.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 import zlib
@@ -74,6 +75,15 @@ _OTHER_MACROS = (
 #: every macro name syslog-ng 3.38 knows (everything else is a name-value pair)
 MACROS: frozenset[str] = frozenset(
     _OTHER_MACROS
+    + DATE_FIELDS
+    + tuple(p + f for p in ("R_", "S_", "C_", "P_") for f in DATE_FIELDS)
+)
+
+#: macros whose text is never empty (format-json need not check them)
+NEVER_EMPTY: frozenset[str] = frozenset(
+    ("FACILITY", "FACILITY_NUM", "SEVERITY", "SEVERITY_NUM", "PRIORITY", "LEVEL",
+     "LEVEL_NUM", "TAG", "BSDTAG", "PRI", "SOURCEIP", "DESTIP", "DESTPORT", "PROTO",
+     "RUNID", "HOSTID", "SYSUPTIME")
     + DATE_FIELDS
     + tuple(p + f for p in ("R_", "S_", "C_", "P_") for f in DATE_FIELDS)
 )
@@ -215,27 +225,29 @@ def seqnum(m: LogMessage) -> int:
     """SEQNUM as a number (0: none): see the module docstring."""
     if m.flags & FLAG_LOCAL:
         return m.seqnum & 0xFFFFFFFF
-    return _strtol(m.values.get(".SDATA.meta.sequenceId", "")) & 0xFFFFFFFF
+    text = m.values.get(".SDATA.meta.sequenceId")
+    return _strtol(text) & 0xFFFFFFFF if text else 0
+
+
+# C strtol(text, NULL, 10): leading space, a sign, then as many digits as there are
+_STRTOL = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
 
 
 def _strtol(text: str) -> int:
-    # C strtol(text, NULL, 10): leading space, a sign, then as many digits as there are
-    t = text.lstrip(" \t\n\v\f\r")
-    sign = 1
-    if t[:1] in ("+", "-"):
-        sign = -1 if t[0] == "-" else 1
-        t = t[1:]
-    n = 0
-    for c in t:
-        if not "0" <= c <= "9":
-            break
-        n = n * 10 + ord(c) - 48
-    n *= sign
-    return max(-(2**63), min(2**63 - 1, n))
+    m = _STRTOL.match(text)
+    if m is None:
+        return 0
+    return max(-(2**63), min(2**63 - 1, int(m.group(1))))
 
 
 def _seqnum_text(m: LogMessage) -> str:
-    n = seqnum(m)
+    if m.flags & FLAG_LOCAL:
+        n = m.seqnum & 0xFFFFFFFF
+    else:
+        text = m.values.get(".SDATA.meta.sequenceId")
+        if not text:
+            return ""
+        n = _strtol(text) & 0xFFFFFFFF
     return str(n) if n else ""
 
 
@@ -327,11 +339,24 @@ def _tag_text(tag: str) -> str:
     return tag
 
 
-def tags(m: LogMessage) -> str:
-    t = m.tags
+def _join_tags(t: tuple[str, ...]) -> str:
     if len(t) == 1 and not any(c in _TAG_SPECIAL for c in t[0]):
         return t[0]
-    return ",".join(_tag_text(x) for x in t)
+    return ",".join([_tag_text(x) for x in t])
+
+
+# TAGS per list of tags: messages of one source share theirs
+_tags_texts: dict[tuple[str, ...], str] = {}
+
+
+def tags(m: LogMessage) -> str:
+    key = tuple(m.tags)
+    text = _tags_texts.get(key)
+    if text is None:
+        if len(_tags_texts) >= 1024:
+            _tags_texts.clear()
+        text = _tags_texts[key] = _join_tags(key)
+    return text
 
 
 _LOGHOST = socket.gethostname().split(".", 1)[0]
@@ -340,7 +365,7 @@ _RUNID = str(os.getpid())
 
 
 def _sysuptime(m: LogMessage) -> str:
-    return str((time.time_ns() - _START_NS) // 10_000_000)
+    return str((clock() - _START_NS) // 10_000_000)
 
 
 def _pair(name: str) -> Getter:
@@ -395,4 +420,4 @@ def resolve(name: str) -> Getter:
     return _pair(name)
 
 
-__all__ = ["MACROS", "DATE_FIELDS", "resolve", "clock", "seqnum", "sdata", "msghdr"]
+__all__ = ["MACROS", "NEVER_EMPTY", "DATE_FIELDS", "resolve", "clock", "seqnum", "sdata", "msghdr"]

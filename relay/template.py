@@ -76,25 +76,23 @@ def unescape_config_string(text: str) -> str:
 
 
 class Template:
-    """A compiled template: ``render`` gives bytes for a destination, ``render_str`` text."""
+    """A compiled template.
 
-    __slots__ = ("text", "is_json", "_render", "_render_str")
+    ``render(msg)`` gives the final bytes for a destination (text parts encoded as UTF-8,
+    undecodable bytes restored); ``render_str(msg)`` the same as ``str`` (bytes that are
+    not UTF-8 as surrogates).  Both are plain attributes holding the compiled function,
+    so that a call costs no extra frame.
+    """
+
+    __slots__ = ("text", "is_json", "render", "render_str")
 
     def __init__(self, text: str, parts: list[str | StrPart],
                  json_func: FormatJson | None = None) -> None:
         self.text = text
         # a template that is exactly one $(format-json): its value is JSON, not a string
         self.is_json = json_func is not None and len(parts) == 1
-        self._render_str = _join_str(parts)
-        self._render = _join_bytes(parts, json_func)
-
-    def render(self, msg: LogMessage) -> bytes:
-        """The final bytes (text parts encoded as UTF-8, undecodable bytes restored)."""
-        return self._render(msg)
-
-    def render_str(self, msg: LogMessage) -> str:
-        """The same as ``render``, as ``str`` (bytes that are not UTF-8 as surrogates)."""
-        return self._render_str(msg)
+        self.render_str: Callable[[LogMessage], str] = _join_str(parts)
+        self.render: Callable[[LogMessage], bytes] = _join_bytes(parts, json_func)
 
     def __repr__(self) -> str:
         return f"Template({self.text!r})"
@@ -120,20 +118,19 @@ def _join_bytes(parts: list[str | StrPart],
                 json_func: FormatJson | None) -> Callable[[LogMessage], bytes]:
     if json_func is not None:
         # the common destination template: [literal] $(format-json ...) [literal]
-        fj = json_func.render_bytes
         kinds = [isinstance(p, str) for p in parts]
         if kinds == [False]:
-            return fj
+            return json_func.render_bytes
         if kinds == [False, True]:
-            suffix = _to_bytes(parts[1])  # type: ignore[arg-type]
-            return lambda msg: fj(msg) + suffix
+            return json_func.renderer(_to_bytes(parts[1]))  # type: ignore[arg-type]
         if kinds == [True, False]:
             prefix = _to_bytes(parts[0])  # type: ignore[arg-type]
+            fj = json_func.renderer()
             return lambda msg: prefix + fj(msg)
         if kinds == [True, False, True]:
             prefix = _to_bytes(parts[0])  # type: ignore[arg-type]
-            suffix = _to_bytes(parts[2])  # type: ignore[arg-type]
-            return lambda msg: prefix + fj(msg) + suffix
+            fj = json_func.renderer(_to_bytes(parts[2]))  # type: ignore[arg-type]
+            return lambda msg: prefix + fj(msg)
     if len(parts) == 1 and isinstance(parts[0], str):
         constant = _to_bytes(parts[0])
         return lambda msg: constant

@@ -20,7 +20,7 @@ from relay.formatjson import ALL_MACRO_NAMES, FormatJson, escape, walk
 from relay.macros import MACROS, resolve
 from relay.message import LogMessage
 from relay.parse import Parser, Peer
-from relay.template import compile_template
+from relay.template import Template, compile_template
 
 RECEIVED_NS = 1740830400 * 1_000_000_000  # 2025-03-01 12:00:00 UTC
 PEER = Peer("127.0.0.1", "127.0.0.1", 17, dest_ip="127.0.0.1")
@@ -47,8 +47,16 @@ def parse(frame: bytes = LINE, protocol: str = "rfc3164") -> LogMessage:
     return Parser(protocol, "s_net").parse(frame, PEER, RECEIVED_NS)
 
 
+def render_settled(template: Template, msg: LogMessage) -> bytes:
+    """``template.render(msg)``, checked to be the same the first time a set of pair names
+    is seen (the general writer) and after (the writer generated for that set)."""
+    outputs = [template.render(msg) for _ in range(3)]
+    assert outputs[0] == outputs[1] == outputs[2]
+    return outputs[0]
+
+
 def fj(args: str, msg: LogMessage | None = None) -> str:
-    return compile_template(f"$(format-json {args})").render(msg or parse()).decode()
+    return render_settled(compile_template(f"$(format-json {args})"), msg or parse()).decode()
 
 
 def pairs(**values: str) -> LogMessage:
@@ -277,7 +285,7 @@ def ours(frames: list[bytes], templates: dict[str, str],
     result = []
     for frame in frames:
         msg = Parser(protocol, "s_net").parse(frame, PEER, RECEIVED_NS)
-        result.append({name: t.render(msg) for name, t in compiled.items()})
+        result.append({name: render_settled(t, msg) for name, t in compiled.items()})
     return result
 
 
