@@ -9,16 +9,19 @@ With ``@version: 3.38`` syslog-ng picks the comparison from the operator and the
   operand carries a type: an unquoted number (``> 20000``, but not ``> "20000"``) or a
   cast (``int64("...")``).  Then the comparison is "type aware": two strings compare as
   strings, and otherwise both sides become numbers, where a value that is not a number
-  (NaN: "abc", "", an unset pair) makes every operator false except ``!=``.  Every
-  name-value pair is a string, set or not; a few macros are numbers (``$LEVEL_NUM``).
+  (NaN: "abc", "", an unset pair) makes every operator false except ``!=``.  Without a
+  cast every template is a string, macros included: 3.38 passes ``"$LEVEL_NUM" ===
+  "5"`` and fails ``"$LEVEL_NUM" === 5``.  An int64 against a double compares as doubles.
 - ``=== !==`` also compare the types first.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 from relay.message import LogMessage
 
@@ -36,13 +39,6 @@ TYPE_HINTS = {
     "int32": "int32", "int": "int32", "int64": "int64", "double": "double", "float": "double",
     "datetime": "datetime", "list": "list", "null": "null",
 }
-# macros whose value is not a string
-_MACRO_TYPES = {
-    "FACILITY_NUM": "int32", "SEVERITY_NUM": "int32", "LEVEL_NUM": "int32",
-    "DESTPORT": "int32", "PROTO": "int32", "TAGS": "list",
-    **{f"{p}UNIXTIME": "datetime" for p in ("", "R_", "S_", "C_", "P_")},
-}
-_TRIVIAL = re.compile(r"\$(?:\{([^}:]+)\}|([A-Za-z0-9_.]+))")
 _CSPACE = " \t\n\x0b\x0c\r"
 _INT = re.compile(r"[ \t\n\x0b\x0c\r]*[-+]?[0-9]+")
 _FLOAT = re.compile(
@@ -56,6 +52,8 @@ _HEXFLOAT = re.compile(
 )
 
 Number = int | float | None  # None is NaN
+_DBL_MIN = sys.float_info.min
+_NONZERO = re.compile("[1-9a-f]")
 
 
 def c_atoi(text: str) -> int:
@@ -74,23 +72,67 @@ def parse_number(text: str) -> Number:
         value = int(text.lstrip(_CSPACE))
         if -(2**63) <= value < 2**63:
             return value
+    exact: Fraction | None = None
     if _FLOAT.fullmatch(text):
-        result = float(text.lstrip(_CSPACE))
+        body = text.lstrip(_CSPACE)
+        if "n" in body.lower() and "inf" not in body.lower():
+            return None  # nan, nan(...)
+        result = float(body)
+        if abs(result) < _DBL_MIN and "inf" not in body.lower():
+            mantissa = body.lower().partition("e")[0]
+            if result == 0:
+                if _NONZERO.search(mantissa):
+                    return None  # ERANGE: underflow to zero
+            else:
+                exact = Fraction(body)
     else:
         m = _HEXFLOAT.fullmatch(text)
         if m is None:
             return None
         body = m.group(2)
-        result = float.fromhex(m.group(1) + "0x" + (body if "p" in body.lower() else body + "p0"))
-    if result != result:
-        return None
+        if "p" not in body.lower():
+            body += "p0"
+        mantissa, _, exponent = body.lower().partition("p")
+        try:
+            result = float.fromhex(m.group(1) + "0x" + body)
+        except OverflowError:
+            return None  # ERANGE: overflow
+        if result == 0 and _NONZERO.search(mantissa):
+            return None  # ERANGE: underflow to zero
+        if 0 < abs(result) < _DBL_MIN:
+            whole, _, frac = mantissa.partition(".")
+            digits = int((whole + frac) or "0", 16)
+            exact = Fraction(digits * (-1 if m.group(1) == "-" else 1)) * Fraction(2) ** (
+                int(exponent) - 4 * len(frac))
     if result in (float("inf"), float("-inf")) and "inf" not in text.lower():
-        return None  # ERANGE
+        return None  # ERANGE: overflow
+    if exact is not None and Fraction(result) != exact:
+        return None  # ERANGE: an underflow that lost precision (glibc)
     return result
 
 
 def _bool_number(text: str) -> int:
     return 1 if text[:1] in ("T", "t", "1") else 0
+
+
+def _datetime_msec(text: str) -> int:
+    """type_cast_to_datetime_msec(): strtoll seconds times 1000 (wrapping like int64),
+    plus up to three characters after a ".", themselves read with strtoll; 0 if bad."""
+    m = _INT.match(text)
+    seconds = 0 if m is None else max(-(2**63), min(2**63 - 1, int(m.group(0).lstrip(_CSPACE))))
+    rest = text[m.end():] if m else text
+    msec = seconds * 1000
+    if rest.startswith("."):
+        frac = rest[1:4]
+        f = _INT.fullmatch(frac)
+        if frac and f is None:
+            return 0
+        digits = int(frac.lstrip(_CSPACE)) if frac else 0
+        msec += digits * 10 ** (3 - len(frac))
+    elif rest:
+        return 0
+    msec &= 0xFFFFFFFFFFFFFFFF
+    return msec - 2**64 if msec >= 2**63 else msec
 
 
 def _to_number(text: str, type_: str) -> Number:
@@ -101,12 +143,7 @@ def _to_number(text: str, type_: str) -> Number:
     if type_ == "boolean":
         return _bool_number(text)
     if type_ == "datetime":
-        # type_cast_to_datetime_msec: seconds[.fraction] since the epoch, in milliseconds
-        m = re.fullmatch(r"(-?[0-9]+)(?:\.([0-9]+))?", text)
-        if m is None:
-            return 0
-        frac = (m.group(2) or "") + "000"
-        return int(m.group(1)) * 1000 + int(frac[:3])
+        return _datetime_msec(text)
     return parse_number(text)
 
 
@@ -132,6 +169,9 @@ def _typed(mask: int, left: str, ltype: str, right: str, rtype: str) -> bool:
     lnum, rnum = _to_number(left, ltype), _to_number(right, rtype)
     if lnum is None or rnum is None:
         return mask & (LT | GT) == LT | GT
+    if type(lnum) is not type(rnum):
+        # gn_compare(): an int64 and a double compare as doubles
+        lnum, rnum = float(lnum), float(rnum)
     return _outcome(mask, (lnum > rnum) - (lnum < rnum))
 
 
@@ -145,18 +185,8 @@ class Operand:
     literal: bool = False
 
     def type_getter(self) -> Callable[[LogMessage], str]:
-        if self.hint is not None:
-            hint = self.hint
-            return lambda msg: hint
-        m = _TRIVIAL.fullmatch(self.text)
-        if m is None:
-            return lambda msg: "string"
-        name = m.group(1) or m.group(2)
-        if name in _MACRO_TYPES:
-            macro_type = _MACRO_TYPES[name]
-            return lambda msg: macro_type
-        # 3.38 types every name-value pair as a string, set or not
-        return lambda msg: "string"
+        hint = self.hint or "string"
+        return lambda msg: hint
 
 
 def compile_comparison(

@@ -28,6 +28,7 @@ first: ``;`` (an "and" that may also end the expression), ``or``, ``and``, ``not
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable, Mapping
 
@@ -36,7 +37,7 @@ from relay.filter import lexer
 from relay.filter.compare import OPERATORS, TYPE_HINTS, Operand, compile_comparison
 from relay.filter.lexer import Token
 from relay.filter.matcher import Matcher, MatcherError, compile_matcher
-from relay.message import LogMessage
+from relay.message import FLAG_LOCAL, LogMessage
 
 Predicate = Callable[[LogMessage], bool]
 
@@ -319,6 +320,8 @@ class _Parser:
                 value = value_tok.text[1:] if value_tok.text.startswith("$") else value_tok.text
                 if value.startswith("(") or "$" in value:
                     raise self.fail("value() takes a single name, not a template", value_tok)
+                if not value:
+                    value = None  # no name, no handle: match() falls back to its 3.x subject
                 self.expect(")")
             elif kw == "match" and okw == "template":
                 self.advance()
@@ -336,9 +339,7 @@ class _Parser:
         if kw in _ATOM_FIELDS:
             return _value_match(matcher, _ATOM_FIELDS[kw])
         if value is not None:
-            from relay.macros import resolve
-
-            return _getter_match(matcher, resolve(value))
+            return _getter_match(matcher, _filter_value(value))
         if template is not None:
             return _getter_match(matcher, template)
         return _getter_match(matcher, _program_pid_message)
@@ -454,9 +455,7 @@ class _Parser:
                 raise self.fail(f'unknown type hint "{text_tok.text}"', text_tok)
             text_tok = inner
         try:
-            from relay.template import compile_template
-
-            render = compile_template(text_tok.text, escapes=False).render_str
+            render = _filter_template(text_tok.text)
         except TemplateError as e:
             raise self.fail(f"bad template: {e}", text_tok) from None
         literal = "$" not in text_tok.text
@@ -470,6 +469,36 @@ class _Parser:
         self.advance()
         right = self.operand()
         return compile_comparison(left, op_tok.text, right)
+
+
+def _filter_value(name: str) -> Callable[[LogMessage], str]:
+    """A macro or pair as a filter sees it: SEQNUM is the writer's, so empty here."""
+    if name == "SEQNUM":
+        return lambda msg: ""
+    from relay.macros import resolve
+
+    return resolve(name)
+
+
+_SEQNUM = re.compile(r"\$(?:SEQNUM\b|\{SEQNUM[}:])")
+
+
+def _filter_template(text: str) -> Callable[[LogMessage], str]:
+    """A template as a filter renders it: syslog-ng evaluates filters without a sequence
+    number, so $SEQNUM is empty there (it is the destination writer's counter)."""
+    from relay.template import compile_template
+
+    render = compile_template(text, escapes=False).render_str
+    if not _SEQNUM.search(text):
+        return render
+
+    def without_seqnum(msg: LogMessage) -> str:
+        copy = msg.copy()
+        copy.flags |= FLAG_LOCAL
+        copy.seqnum = 0
+        return render(copy)
+
+    return without_seqnum
 
 
 def _literal(text: str, hint: str) -> Operand:
