@@ -86,7 +86,8 @@ def test_escape(text: str, escaped: str) -> None:
     assert escape(text) == escaped
 
 
-@pytest.mark.parametrize("value", ["nul\x00", "bad\udcc3(", 'mix "\x00" \udcff\n'])
+@pytest.mark.parametrize(
+    "value", ["nul\x00", "bad\udcc3(", 'mix "\x00" \udcff\n', 'back\\slash "q" \\u0000'])
 def test_orjson_fallback_gives_the_exact_escapes(value: str) -> None:
     assert fj("--scope nv-pairs", pairs(a=value, b="x")) == (
         '{"b":"x","a":"' + escape(value) + '"}')

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from relay.macros import MACROS, resolve
-from relay.message import FLAG_LOCAL
+from relay.message import FLAG_LOCAL, LogMessage
 from relay.parse import Parser, Peer, local_peer
 from relay.parse.stamp import reset_caches
 
@@ -80,3 +80,28 @@ def test_any_bytes_parse_and_every_macro_resolves(frame: bytes, protocol: str) -
 def test_syntax_soup_never_raises(frame: str) -> None:
     for protocol in ("auto", "rfc3164", "json"):
         Parser(protocol, "s").parse(frame.encode(), UDP, NOW)
+
+
+COMMON_SHAPES = [
+    b"<28>Jan  6 06:25:00 ns2 named[65832]: client query denied",
+    b"<190>Dec 31 23:59:59 web-01 nginx: GET / 200",
+    b"<0>Feb 29 12:00:00 h p[]: empty pid",
+    b"<013>Oct 11 22:14:15 h\xc3\xa9 prog: bad \xff byte\n\x00",
+    b"<13>Jan 11 22:14:15 1234 prog: a LinkSys look-alike",
+    b"<13>Jan 11 22:14:15 Message forwarded from h: p: AIX",
+    b"<13>Xyz 11 22:14:15 h p: no month",
+]
+
+
+@pytest.mark.parametrize("keep_hostname", [True, False])
+@pytest.mark.parametrize("peer", [UDP, local_peer()])
+@pytest.mark.parametrize("frame", COMMON_SHAPES)
+def test_common_shape_fast_path_agrees_with_the_general_path(
+        frame: bytes, peer: Peer, keep_hostname: bool) -> None:
+    fast = Parser("rfc3164", "s", keep_hostname=keep_hostname).parse(frame, peer, NOW + 12345)
+    general_parser = Parser("rfc3164", "s", keep_hostname=keep_hostname)
+    general_parser._common = False
+    general = general_parser.parse(frame, peer, NOW + 12345)
+    for name in LogMessage.__slots__:
+        assert getattr(fast, name) == getattr(general, name), name
+    assert list(fast.values) == list(general.values)

@@ -31,14 +31,14 @@ from typing import NamedTuple
 
 from relay.message import FLAG_LOCAL, LogMessage
 from relay.parse.json import parse_json
-from relay.parse.rfc3164 import parse_common, parse_rfc3164
+from relay.parse.rfc3164 import COMMON, COMMON_PRI, RECEIVE, parse_rfc3164
 from relay.parse.rfc5424 import NOT_5424, OK, parse_rfc5424
-from relay.parse.stamp import local_info
 
 PROTOCOLS = frozenset({"auto", "rfc3164", "rfc5424", "json", "raw"})
 DEFAULT_PRI = 13  # user.notice, syslog-ng's default when a frame has no PRI
 _ERROR_PRI = 43  # syslog.err
 _DIGITS = frozenset("0123456789")
+_new_message = object.__new__
 
 
 class Peer(NamedTuple):
@@ -95,7 +95,7 @@ class Parser:
     the PID written into "Error processing log message" messages (default: ours).
     """
 
-    __slots__ = ("protocol", "source", "keep_hostname", "pid", "_tag", "_kind")
+    __slots__ = ("protocol", "source", "keep_hostname", "pid", "_tag", "_kind", "_common")
 
     def __init__(
         self, protocol: str, source: str, *, keep_hostname: bool = True, pid: int | None = None
@@ -108,23 +108,62 @@ class Parser:
         self.pid = str(os.getpid() if pid is None else pid)
         self._tag = ".source." + source
         self._kind = protocol
+        # RFC 3164 may come: try the common shape first
+        self._common = protocol in ("rfc3164", "auto")
 
     def parse(self, frame: bytes, peer: Peer, recvd_ns: int) -> LogMessage:
         """One frame -> one message; never raises on bad input."""
-        msg = LogMessage()
         sec, ns = divmod(recvd_ns, 1_000_000_000)
-        msg.recvd_sec = sec
-        msg.recvd_usec = ns // 1000
-        msg.recvd_gmtoff = local_info(sec)[0]
+        now = RECEIVE
+        if now.sec != sec:
+            now.move(sec)
         if frame and (frame[-1] == 10 or frame[-1] == 0):
             frame = frame.rstrip(b"\n\x00")
         s = frame.decode("utf-8", "surrogateescape")
+        if self._common:
+            m = COMMON.match(s)
+            if m is not None:
+                pri, stamp, host, hdr, program, pid = m.groups()
+                found = now.stamps.get(stamp)
+                if found is None:  # new, or no month (then cheap to find again)
+                    found = now.stamp_of_common(stamp)
+                if found is not None:
+                    # the whole message in one go: the common shape decides every field
+                    source_ip, host_from, proto, dest_ip, dest_port = peer
+                    msg = _new_message(LogMessage)
+                    if not self.keep_hostname:
+                        host = host_from
+                    # (in the order the general path sets them)
+                    if pid is None:
+                        msg.values = {"PROGRAM": program, "LEGACY_MSGHDR": hdr, "HOST": host,
+                                      "MESSAGE": s[m.end():], "HOST_FROM": host_from,
+                                      "SOURCE": self.source}
+                    else:
+                        msg.values = {"PROGRAM": program, "PID": pid, "LEGACY_MSGHDR": hdr,
+                                      "HOST": host, "MESSAGE": s[m.end():],
+                                      "HOST_FROM": host_from, "SOURCE": self.source}
+                    msg.pri = COMMON_PRI[pri]
+                    msg.stamp_sec, msg.stamp_gmtoff = found
+                    msg.stamp_usec = 0
+                    msg.recvd_sec = sec
+                    msg.recvd_usec = ns // 1000
+                    msg.recvd_gmtoff = now.gmtoff
+                    msg.tags = [self._tag]
+                    msg.source_ip = source_ip
+                    msg.proto = proto
+                    msg.dest_ip = dest_ip
+                    msg.dest_port = dest_port
+                    msg.flags = FLAG_LOCAL if proto == 0 else 0
+                    msg.seqnum = 0
+                    return msg
+        msg = LogMessage()
+        msg.recvd_sec = sec
+        msg.recvd_usec = ns // 1000
+        msg.recvd_gmtoff = now.gmtoff
         n = len(s)
         local = peer.proto == 0
         kind = self._kind
-        if (kind == "rfc3164" or kind == "auto") and parse_common(msg, s, sec):
-            pass
-        elif kind == "rfc3164" or kind == "auto" or kind == "rfc5424":
+        if kind == "rfc3164" or kind == "auto" or kind == "rfc5424":
             pri, i = parse_pri(s)
             if pri < 0:
                 return self._error(msg, s, 0, peer)

@@ -46,54 +46,76 @@ _PID_END = re.compile(r"[^ \]:]*")
 
 # The common shape, parsed in one match; anything else takes the general path below.
 #   "<" PRI ">" MMM SP DD SP HH ":" MM ":" SS SP HOSTNAME SP PROGRAM ["[" PID "]"] ":" SP
-_COMMON = re.compile(
-    r"<([0-9]{1,3})>(([A-Z][a-z][a-z]) ([ 0-9][0-9]) ([0-9][0-9]):([0-9][0-9]):([0-9][0-9])) "
-    r"([^ \[:]{1,63}) ([^ \[:]+)(?:\[([^ \]:]*)\])?: "
+# Groups: PRI, the stamp, HOSTNAME, LEGACY_MSGHDR, PROGRAM, PID.  What would take another
+# turn in the general path is left to it: a hostname of "Message" (AIX) or "last" ("last
+# message repeated"), four digits and a space (a LinkSys "HH:MM:SS YYYY" stamp), a ":" in
+# the hostname (IPv6).  A stamp whose month is not a month fails in stamp_of_common.
+COMMON = re.compile(
+    r"<([0-9]{1,3})>([A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]) "
+    r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:]{1,63}) "
+    r"(([^ \[:]+)(?:\[([^ \]:]*)\])?: )"
 )
-# (stamp text, receive year and month) -> (seconds, offset) for the common shape
-_common_stamps: dict[tuple[str, int, int], tuple[int, int]] = {}
-CACHE_RESETTERS.append(_common_stamps.clear)
+#: PRI text of the common shape -> its number
+COMMON_PRI: dict[str, int] = {
+    f"{n:0{width}d}": n for width in (1, 2, 3) for n in range(10**width)}
 
 
-def parse_common(msg: LogMessage, s: str, recvd_sec: int) -> bool:
-    """The fast path: parse ``s`` if it has the common shape, else return False.
+class ReceiveSecond:
+    """What follows from the receive second alone, kept for the last second seen.
 
-    Everything that would take another turn in the general path (LinkSys stamps, AIX,
-    "last message repeated", hostnames with ":") is left to it.
+    ``gmtoff`` is the local UTC offset then; ``stamps`` maps the stamp text of the common
+    shape to (seconds, offset), or to None for a stamp with no month, for that second's
+    year and month (a stamp has no year: it is guessed from them).
     """
-    m = _COMMON.match(s)
-    if m is None:
-        return False
-    pri, stamp, host, program, pid = m.group(1, 2, 8, 9, 10)
-    if (
-        host == "Message"
-        or host == "last"
-        or (host[:4].isdigit() and (len(host) == 4 or host[4] in " \t\n\v\f\r"))
-    ):
-        return False  # AIX, "last message repeated", a LinkSys "HH:MM:SS YYYY" stamp
-    _, year, now_mon = local_info(recvd_sec)
-    key = (stamp, year, now_mon)
-    found = _common_stamps.get(key)
-    if found is None:
-        mon = MONTH_BY_LOWER.get(m.group(3).lower(), -1)
-        if mon < 0:
-            return False
-        if len(_common_stamps) > 4096:
-            _common_stamps.clear()
-        day, hour, minute, sec = (int(x) for x in m.group(4, 5, 6, 7))
-        w = Wall(0, -1, mon, day, hour, minute, sec, 0, None)
-        found = _common_stamps[key] = to_unix(w, guess_year(mon, recvd_sec))
-    msg.stamp_sec, msg.stamp_gmtoff = found
-    msg.pri = int(pri)
-    values = msg.values
-    values["HOST"] = host
-    values["PROGRAM"] = program
-    if pid is not None:
-        values["PID"] = pid
-    end = m.end()
-    values["LEGACY_MSGHDR"] = s[m.start(9) : end]
-    values["MESSAGE"] = s[end:]
-    return True
+
+    __slots__ = ("sec", "gmtoff", "stamps", "_year_mon", "_by_month")
+
+    def __init__(self) -> None:
+        self.sec: int | None = None
+        self.gmtoff = 0
+        self.stamps: dict[str, tuple[int, int] | None] = {}
+        self._year_mon = (0, -1)
+        self._by_month: dict[tuple[int, int], dict[str, tuple[int, int] | None]] = {}
+        CACHE_RESETTERS.append(self.reset)
+
+    def move(self, sec: int) -> None:
+        """Make ``sec`` the current receive second."""
+        gmtoff, year, mon = local_info(sec)
+        self.sec = sec
+        self.gmtoff = gmtoff
+        if (year, mon) != self._year_mon:
+            self._year_mon = (year, mon)
+            stamps = self._by_month.get((year, mon))
+            if stamps is None:
+                if len(self._by_month) > 16:
+                    self._by_month.clear()
+                stamps = self._by_month[year, mon] = {}
+            self.stamps = stamps
+
+    def stamp_of_common(self, stamp: str) -> tuple[int, int] | None:
+        """(seconds, offset) of the stamp text of a COMMON match, or None if no month."""
+        stamps = self.stamps
+        if len(stamps) > 4096:
+            stamps.clear()
+        mon = MONTH_BY_LOWER.get(stamp[:3].lower(), -1)
+        found: tuple[int, int] | None = None
+        if mon >= 0 and self.sec is not None:
+            day, hour, minute, sec = int(stamp[4:6]), int(stamp[7:9]), int(stamp[10:12]), \
+                int(stamp[13:15])
+            w = Wall(0, -1, mon, day, hour, minute, sec, 0, None)
+            found = to_unix(w, guess_year(mon, self.sec))
+        stamps[stamp] = found
+        return found
+
+    def reset(self) -> None:
+        self.sec = None
+        self._year_mon = (0, -1)
+        self._by_month.clear()
+        self.stamps = {}
+
+
+#: the receive second of the last message parsed, shared by every parser
+RECEIVE = ReceiveSecond()
 
 
 def _utf8_len(text: str) -> int:
@@ -221,4 +243,5 @@ def parse_rfc3164(msg: LogMessage, s: str, i: int, n: int, recvd_sec: int, local
     values["MESSAGE"] = s[i:n]
 
 
-__all__ = ["parse_rfc3164", "parse_tag", "scan_hostname"]
+__all__ = ["COMMON", "COMMON_PRI", "RECEIVE", "ReceiveSecond", "parse_rfc3164", "parse_tag",
+           "scan_hostname"]
