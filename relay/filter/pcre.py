@@ -15,7 +15,7 @@ the shorthand classes are spelt out as ASCII sets, so that a ``str`` pattern wit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class PcreError(ValueError):
@@ -64,7 +64,7 @@ _UNSUPPORTED_ESCAPES = {
     "u": "\\u",
 }
 _SIMPLE_CHAR_ESCAPES = {"a": 7, "e": 27, "f": 12, "n": 10, "r": 13, "t": 9}
-_OPT_LETTERS = "imsx"
+_OPT_LETTERS = "imsxU"
 
 
 def _lit(code: int) -> str:
@@ -83,6 +83,11 @@ class _Frame:
     wrappers: int = 0
     extended: bool = False
     flags: str = ""
+    # a lookbehind: where its body starts in the output and where its "|"s are, since
+    # PCRE lets each top-level alternative have its own fixed length and Python does not
+    behind: str = ""
+    body_start: int = 0
+    bars: list[int] = field(default_factory=list)
 
 
 class _Translator:
@@ -182,6 +187,7 @@ class _Translator:
             if c == "\\":
                 self.escape(start)
             elif c == "[":
+                self.posix_outside_class(start)
                 self.out.append(self.char_class())
             elif c == "(":
                 self.open_group(start)
@@ -194,6 +200,8 @@ class _Translator:
                 self.quantifier_suffix()
             elif c == "{":
                 m = re.match(r"\{(\d+)(,(\d*))?\}", p[start:])
+                if m and max(int(m.group(1)), int(m.group(3) or 0)) > 65535:
+                    raise self.error("number too big in {} quantifier", start)
                 if m:
                     self.out.append(m.group(0))
                     self.i = start + len(m.group(0))
@@ -217,9 +225,12 @@ class _Translator:
         return "s" in self.frames[-1].flags
 
     def quantifier_suffix(self) -> None:
-        if self.peek() in ("?", "+"):
-            self.out.append(self.peek())
-            self.i += 1
+        suffix = self.peek() if self.peek() in ("?", "+") else ""
+        self.i += len(suffix)
+        if "U" in self.frames[-1].flags and suffix != "+":
+            # (?U): quantifiers are lazy, and a "?" after one makes it greedy
+            suffix = "" if suffix else "?"
+        self.out.append(suffix)
 
     def escape(self, start: int) -> None:
         c = self.peek()
@@ -263,11 +274,13 @@ class _Translator:
             m = re.match(r"\d+", self.p[start + 1 :])
             assert m
             num = int(m.group(0))
-            if num < 10 or num <= self.groups:
+            # PCRE 8: \1-\7 are always back references, a larger number only when that
+            # many groups were opened before it; otherwise up to three octal digits, and
+            # \8 or \9 stand for themselves
+            if num < 8 or num <= self.groups:
                 self.i = start + 1 + len(m.group(0))
                 self.out.append(f"(?:\\{num})")
                 return
-            # not a back reference: up to three octal digits
             m = re.match(r"[0-7]{1,3}", self.p[start + 1 :])
             if m is None:
                 self.out.append(re.escape(c))
@@ -340,6 +353,9 @@ class _Translator:
                 self.i += 1 + len(prefix)
                 self.out.append("(?" + prefix)
                 self.push()
+                if prefix in ("<=", "<!"):
+                    self.frames[-1].behind = prefix
+                    self.frames[-1].body_start = len(self.out)
                 return
         if rest.startswith("#"):
             end = p.find(")", self.i)
@@ -382,9 +398,10 @@ class _Translator:
 
     @staticmethod
     def flag_spec(on: str, off: str) -> str:
-        # x is handled by the translator itself (whitespace and comments are dropped)
-        on = "".join(f for f in on if f != "x")
-        off = "".join(f for f in off if f != "x")
+        # x and U are handled by the translator itself (whitespace and comments are
+        # dropped, quantifiers are made lazy)
+        on = "".join(f for f in on if f not in "xU")
+        off = "".join(f for f in off if f not in "xU")
         return on + ("-" + off if off else "")
 
     def condition(self, start: int) -> None:
@@ -401,11 +418,34 @@ class _Translator:
         if len(self.frames) == 1:
             raise self.error("unmatched )", start)
         frame = self.frames.pop()
+        if frame.behind and frame.bars:
+            # (?<=a|bc) becomes (?:(?<=a)|(?<=bc)); (?<!a|bc) becomes (?<!a)(?<!bc)
+            self.out.append(")" * frame.wrappers)
+            cuts = [frame.body_start, *frame.bars, len(self.out)]
+            branches = [
+                "".join(self.out[a + (i > 0) : b]) for i, (a, b) in enumerate(zip(cuts, cuts[1:]))
+            ]
+            del self.out[frame.body_start - 1 :]
+            if frame.behind == "<=":
+                self.out.append("(?:" + "|".join(f"(?<={b})" for b in branches) + ")")
+            else:
+                self.out.append("".join(f"(?<!{b})" for b in branches))
+            return
         self.out.append(")" * frame.wrappers + ")")
 
     def alternation(self) -> None:
         frame = self.frames[-1]
         opened = frame.wrappers
+        if frame.behind:
+            self.out.append(")" * opened)
+            frame.bars.append(len(self.out))
+            self.out.append("|")
+            if opened:
+                on = "".join(f for f in "ims" if f in frame.flags)
+                off = "".join(f for f in "ims" if f not in frame.flags)
+                self.out.append(f"(?{on + ('-' + off if off else '')}:")
+                frame.wrappers = 1
+            return
         if opened:
             # an option set in one alternative carries on into the next ones
             self.out.append(")" * opened + "|")
@@ -418,6 +458,31 @@ class _Translator:
             self.out.append("|")
 
     # -- character classes ---------------------------------------------------------------
+    def posix_syntax_at(self, j: int) -> bool:
+        """check_posix_syntax(): does ``[:``, ``[.`` or ``[=`` at ``j`` close like one?"""
+        p = self.p
+        terminator = p[j + 1 : j + 2]
+        if terminator not in (":", ".", "="):
+            return False
+        k = j + 2
+        while k < len(p):
+            ch = p[k]
+            if ch == "\\" and p[k + 1 : k + 2] in ("]", "\\"):
+                k += 2
+                continue
+            if (ch == "[" and p[k + 1 : k + 2] == terminator) or ch == "]":
+                return False
+            if ch == terminator and p[k + 1 : k + 2] == "]":
+                return True
+            k += 1
+        return False
+
+    def posix_outside_class(self, start: int) -> None:
+        if self.posix_syntax_at(start):
+            if self.p[start + 1] == ":":
+                raise self.error("POSIX named classes are supported only within a class", start)
+            raise self.error("POSIX collating elements are not supported", start)
+
     def char_class(self) -> str:
         p = self.p
         start = self.i - 1
@@ -436,9 +501,15 @@ class _Translator:
                 self.i += 1
                 break
             first = False
+            if c == "[" and p[self.i + 1 : self.i + 2] in (".", "=") and self.posix_syntax_at(
+                self.i
+            ):
+                raise self.error("POSIX collating elements are not supported")
             if c == "[":
                 m = re.match(r"\[:(\^?)([a-z]+):\]", p[self.i :])
                 if m:
+                    if prev_code is not None and items[-1:] == ["-"]:
+                        raise self.error("invalid range in character class")
                     if m.group(2) not in _POSIX:
                         raise self.error(f"unknown POSIX class [:{m.group(2)}:]")
                     self.i += len(m.group(0))
@@ -466,6 +537,8 @@ class _Translator:
                 if e == "E":
                     continue
                 if e in "dwshvDWSHV":
+                    if prev_code is not None and items[-1:] == ["-"]:
+                        raise self.error("invalid range in character class")
                     if e in "dws" and not self.ascii_classes:
                         items.append("\\" + e)
                     elif e.islower():
