@@ -14,6 +14,7 @@ the shorthand classes are spelt out as ASCII sets, so that a ``str`` pattern wit
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -422,9 +423,8 @@ class _Translator:
             # (?<=a|bc) becomes (?:(?<=a)|(?<=bc)); (?<!a|bc) becomes (?<!a)(?<!bc)
             self.out.append(")" * frame.wrappers)
             cuts = [frame.body_start, *frame.bars, len(self.out)]
-            branches = [
-                "".join(self.out[a + (i > 0) : b]) for i, (a, b) in enumerate(zip(cuts, cuts[1:]))
-            ]
+            pairs = enumerate(itertools.pairwise(cuts))
+            branches = ["".join(self.out[a + (i > 0) : b]) for i, (a, b) in pairs]
             del self.out[frame.body_start - 1 :]
             if frame.behind == "<=":
                 self.out.append("(?:" + "|".join(f"(?<={b})" for b in branches) + ")")
