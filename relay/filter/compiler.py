@@ -36,7 +36,7 @@ from relay.errors import FilterError, TemplateError
 from relay.filter import lexer
 from relay.filter.compare import OPERATORS, TYPE_HINTS, Operand, compile_comparison
 from relay.filter.lexer import Token
-from relay.filter.matcher import Matcher, MatcherError, compile_matcher
+from relay.filter.matcher import ALIASES, Matcher, MatcherError, compile_matcher
 from relay.message import FLAG_LOCAL, LogMessage
 
 Predicate = Callable[[LogMessage], bool]
@@ -477,7 +477,7 @@ def _filter_value(name: str) -> Callable[[LogMessage], str]:
         return lambda msg: ""
     from relay.macros import resolve
 
-    return resolve(name)
+    return resolve(ALIASES.get(name, name))
 
 
 _SEQNUM = re.compile(r"\$(?:SEQNUM\b|\{SEQNUM[}:])")
