@@ -83,25 +83,61 @@ def test_syntax_soup_never_raises(frame: str) -> None:
 
 
 COMMON_SHAPES = [
-    b"<28>Jan  6 06:25:00 ns2 named[65832]: client query denied",
-    b"<190>Dec 31 23:59:59 web-01 nginx: GET / 200",
-    b"<0>Feb 29 12:00:00 h p[]: empty pid",
-    b"<013>Oct 11 22:14:15 h\xc3\xa9 prog: bad \xff byte\n\x00",
-    b"<13>Jan 11 22:14:15 1234 prog: a LinkSys look-alike",
-    b"<13>Jan 11 22:14:15 Message forwarded from h: p: AIX",
-    b"<13>Xyz 11 22:14:15 h p: no month",
+    (b"<28>Jan  6 06:25:00 ns2 named[65832]: client query denied", "rfc3164"),
+    (b"<190>Dec 31 23:59:59 web-01 nginx: GET / 200", "rfc3164"),
+    (b"<0>Feb 29 12:00:00 h p[]: empty pid", "auto"),
+    (b"<013>Oct 11 22:14:15 h\xc3\xa9 prog: bad \xff byte\n\x00", "rfc3164"),
+    (b"<13>Jan 11 22:14:15 1234 prog: a LinkSys look-alike", "rfc3164"),
+    (b"<13>Jan 11 22:14:15 Message forwarded from h: p: AIX", "rfc3164"),
+    (b"<13>Xyz 11 22:14:15 h p: no month", "auto"),
+    (b'<28>1 2024-01-06T06:25:00.000001+00:00 ns2 named 65832 - [origin@32473 ip="192.0.2.1"'
+     b' software="relay-bench"] client query denied', "rfc5424"),
+    (b"<190>1 2024-01-06T06:25:00Z web-01 nginx - - - GET / 200", "auto"),
+    (b"<14>1 2003-10-11T22:14:15.3-07:30 - - - ID47 [x][y a=\"1\" a=\"2\" b=\"\"][x c=\"3\"]",
+     "rfc5424"),
+    (b"<14>1 2003-10-11T22:14:15.123456+05:45 h app 1 - - \xef\xbb\xbfBOM \xff", "rfc5424"),
+    (b"<14>1 2003-02-30T25:61:61+00:00 h app 1 - - normalized by mktime", "auto"),
+    (b"<14>1 2003-10-11T22:14:15+00:00 h app 1 - [a b=\"c\\\"d\"] escaped", "rfc5424"),
+    (b"<14>1 2003-10-11T22:14:15+00:00 h:1 app 1 - - colon in the host", "rfc5424"),
+    (b"<14>1 2003-10-11T22:14:15+00:00 h app 1 - -x", "rfc5424"),
 ]
 
 
 @pytest.mark.parametrize("keep_hostname", [True, False])
 @pytest.mark.parametrize("peer", [UDP, local_peer()])
-@pytest.mark.parametrize("frame", COMMON_SHAPES)
+@pytest.mark.parametrize(("frame", "protocol"), COMMON_SHAPES)
 def test_common_shape_fast_path_agrees_with_the_general_path(
-        frame: bytes, peer: Peer, keep_hostname: bool) -> None:
-    fast = Parser("rfc3164", "s", keep_hostname=keep_hostname).parse(frame, peer, NOW + 12345)
-    general_parser = Parser("rfc3164", "s", keep_hostname=keep_hostname)
-    general_parser._common = False
+        frame: bytes, protocol: str, peer: Peer, keep_hostname: bool) -> None:
+    parser = Parser(protocol, "s", keep_hostname=keep_hostname)
+    fast = parser.parse(frame, peer, NOW + 12345)
+    general_parser = Parser(protocol, "s", keep_hostname=keep_hostname)
+    general_parser._common = general_parser._common_5424 = False
     general = general_parser.parse(frame, peer, NOW + 12345)
+    for name in LogMessage.__slots__:
+        assert getattr(fast, name) == getattr(general, name), name
+    assert list(fast.values) == list(general.values)
+
+
+_PIECES = [b" ", b":", b"[", b"]", b"-", b"=", b'"', b"\\", b"0", b"9", b"T", b"Z", b"+",
+           b"\xef\xbb\xbf", b"\xff", b"\x00", b"\n", b"\t", b"@", b".", b"Message ", b"2024 "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=st.sampled_from([frame for frame, _ in COMMON_SHAPES]),
+       edits=st.lists(st.tuples(st.integers(0, 80), st.integers(0, 3),
+                                st.sampled_from(_PIECES)), min_size=1, max_size=3),
+       protocol=st.sampled_from(["rfc3164", "auto", "rfc5424"]),
+       day=st.integers(0, 400))
+def test_fast_paths_agree_with_the_general_path_on_edited_frames(
+        base: bytes, edits: list[tuple[int, int, bytes]], protocol: str, day: int) -> None:
+    frame = bytearray(base)
+    for pos, cut, piece in edits:
+        frame[pos:pos + cut] = piece
+    now = NOW + day * 86400 * 10**9
+    fast = Parser(protocol, "s").parse(bytes(frame), UDP, now)
+    general_parser = Parser(protocol, "s")
+    general_parser._common = general_parser._common_5424 = False
+    general = general_parser.parse(bytes(frame), UDP, now)
     for name in LogMessage.__slots__:
         assert getattr(fast, name) == getattr(general, name), name
     assert list(fast.values) == list(general.values)

@@ -32,7 +32,9 @@ from typing import NamedTuple
 from relay.message import FLAG_LOCAL, LogMessage
 from relay.parse.json import parse_json
 from relay.parse.rfc3164 import COMMON, COMMON_PRI, RECEIVE, parse_rfc3164
+from relay.parse.rfc5424 import COMMON as COMMON_5424
 from relay.parse.rfc5424 import NOT_5424, OK, parse_rfc5424
+from relay.parse.rfc5424 import parse_common as parse_common_5424
 
 PROTOCOLS = frozenset({"auto", "rfc3164", "rfc5424", "json", "raw"})
 DEFAULT_PRI = 13  # user.notice, syslog-ng's default when a frame has no PRI
@@ -95,7 +97,8 @@ class Parser:
     the PID written into "Error processing log message" messages (default: ours).
     """
 
-    __slots__ = ("protocol", "source", "keep_hostname", "pid", "_tag", "_kind", "_common")
+    __slots__ = ("protocol", "source", "keep_hostname", "pid", "_tag", "_kind", "_common",
+                 "_common_5424")
 
     def __init__(
         self, protocol: str, source: str, *, keep_hostname: bool = True, pid: int | None = None
@@ -110,6 +113,7 @@ class Parser:
         self._kind = protocol
         # RFC 3164 may come: try the common shape first
         self._common = protocol in ("rfc3164", "auto")
+        self._common_5424 = protocol in ("rfc5424", "auto")
 
     def parse(self, frame: bytes, peer: Peer, recvd_ns: int) -> LogMessage:
         """One frame -> one message; never raises on bad input."""
@@ -160,8 +164,15 @@ class Parser:
         msg.recvd_sec = sec
         msg.recvd_usec = ns // 1000
         msg.recvd_gmtoff = now.gmtoff
-        n = len(s)
         local = peer.proto == 0
+        if self._common_5424:
+            m = COMMON_5424.match(s)
+            if m is not None:
+                parse_common_5424(msg, s, m)
+                if local:
+                    msg.flags |= FLAG_LOCAL
+                return self._finish(msg, peer)
+        n = len(s)
         kind = self._kind
         if kind == "rfc3164" or kind == "auto" or kind == "rfc5424":
             pri, i = parse_pri(s)

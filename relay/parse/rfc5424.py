@@ -26,9 +26,11 @@ or not text as it is (it does not check PRINTUSASCII).  SD params become
 
 from __future__ import annotations
 
+import re
+
 from relay.message import FLAG_UTF8, LogMessage
-from relay.parse.rfc3164 import scan_hostname
-from relay.parse.stamp import scan_iso, to_unix
+from relay.parse.rfc3164 import COMMON_PRI, scan_hostname
+from relay.parse.stamp import CACHE_RESETTERS, Wall, scan_iso, to_unix
 
 #: returned when the text is no RFC 5424 at all (version missing or not 1)
 NOT_5424 = -2
@@ -134,6 +136,69 @@ def parse_sd(msg: LogMessage, s: str, i: int, n: int) -> tuple[int, bool]:
             if i < n:
                 continue
         return i, True
+
+
+# The common shape, parsed in one match (the general path below takes everything else):
+#   "<" PRI ">1" SP DATE "T" TIME ["." 1*6DIGIT] ("Z" / ("+" / "-") HH ":" MM) SP
+#   HOSTNAME SP APP-NAME SP PROCID SP MSGID SP ("-" / 1*SD-ELEMENT) (SP / end)
+# with ASCII header fields short enough that no limit cuts them (HOSTNAME without ":"),
+# SD names of at most 32 characters and SD values without escapes.
+_SD_NAME = r"[!#-<>-\\^-~]{1,32}"  # PRINTUSASCII but '=', ']' and '"'
+_SD_VALUE = r'[^"\\\]]{0,16383}'
+COMMON = re.compile(
+    r"<([0-9]{1,3})>1 "
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,6}))?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2}) "
+    r"([^ \[:]{1,63}) ([!-~]{1,48}) ([!-~]{1,128}) ([!-~]{1,32}) "
+    rf'(-|(?:\[{_SD_NAME}(?: {_SD_NAME}="{_SD_VALUE}")*\])+)(?= |\Z)'
+)
+_SD_ELEMENT = re.compile(rf'\[({_SD_NAME})((?: {_SD_NAME}="{_SD_VALUE}")*)\]')
+_SD_PARAM = re.compile(rf' ({_SD_NAME})="({_SD_VALUE})"')
+# stamp text (without the fraction) -> (seconds, offset)
+_common_stamps: dict[str, tuple[int, int]] = {}
+CACHE_RESETTERS.append(_common_stamps.clear)
+
+
+def parse_common(msg: LogMessage, s: str, m: re.Match[str]) -> None:
+    """Fill ``msg`` (PRI, stamp, header values, SD, MESSAGE) from a match of COMMON."""
+    pri, stamp, fraction, zone, host, program, pid, msgid, sd = m.groups()
+    msg.pri = COMMON_PRI[pri]
+    key = stamp + zone
+    found = _common_stamps.get(key)
+    if found is None:
+        if len(_common_stamps) > 4096:
+            _common_stamps.clear()
+        offset = 0 if zone == "Z" else int(zone[1:3]) * 3600 + int(zone[4:6]) * 60
+        year = int(stamp[0:4])
+        w = Wall(0, year, int(stamp[5:7]) - 1, int(stamp[8:10]), int(stamp[11:13]),
+                 int(stamp[14:16]), int(stamp[17:19]), 0, -offset if zone[0] == "-" else offset)
+        found = _common_stamps[key] = to_unix(w, year)
+    msg.stamp_sec, msg.stamp_gmtoff = found
+    if fraction is not None:
+        msg.stamp_usec = int(fraction) * 10 ** (6 - len(fraction))
+    values = msg.values
+    if host != "-":
+        values["HOST"] = host
+    if program != "-":
+        values["PROGRAM"] = program
+    if pid != "-":
+        values["PID"] = pid
+    if msgid != "-":
+        values["MSGID"] = msgid
+    if sd != "-":
+        for element in _SD_ELEMENT.finditer(sd):
+            sd_id, params = element.groups()
+            if params:
+                prefix = ".SDATA." + sd_id + "."
+                for name, value in _SD_PARAM.findall(params):
+                    values[prefix + name] = value
+            else:
+                values[".SDATA." + sd_id] = ""
+    i = m.end() + 1
+    if i < len(s) and s[i] == "\ufeff":
+        msg.flags |= FLAG_UTF8
+        i += 1
+    values["MESSAGE"] = s[i:]
 
 
 def parse_rfc5424(msg: LogMessage, s: str, i: int, n: int) -> int:
