@@ -118,8 +118,9 @@ class _Translator:
         raise AssertionError(c)
 
     def word_boundary(self, negate: bool) -> str:
-        if not self.ascii_classes:
-            return "\\B" if negate else "\\b"
+        # Python's \B never matches an empty string, PCRE's does: \B is spelt out always
+        if not self.ascii_classes and not negate:
+            return "\\b"
         w = f"[{_W}]"
         if negate:
             return f"(?:(?<={w})(?={w})|(?<!{w})(?!{w}))"
