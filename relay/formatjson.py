@@ -43,8 +43,9 @@ from typing import Protocol
 
 import orjson
 
+import relay.macros
 from relay.errors import TemplateError
-from relay.macros import NEVER_EMPTY
+from relay.macros import NEVER_EMPTY, inline
 from relay.message import LogMessage
 
 Getter = Callable[[LogMessage], str]
@@ -636,6 +637,7 @@ class FormatJson:
         only_initial_dot = all(t.pattern == ".*" for t in self.transforms)
         builtins: list[tuple[str, Getter]] = []
         nonempty: set[str] = set()
+        inlines: list[tuple[str, dict[str, object]] | None] = []
         for name in dict.fromkeys(names):  # a macro twice has the same value twice
             # a macro that is also an included name-value pair of the same name adds nothing:
             # it has the same value, and when that is empty the pair's "" stays anyway
@@ -644,8 +646,11 @@ class FormatJson:
             builtins.append((self._rekey(name), resolve(name)))
             if name in NEVER_EMPTY:
                 nonempty.add(builtins[-1][0])
+            # generated writers compute these macros in place (when they are ours)
+            inlines.append(inline(name) if resolve is relay.macros.resolve else None)
         self.builtins = builtins
         self._nonempty_keys = nonempty
+        self._inlines = inlines
         self.pair_keys: list[tuple[str, StrTemplate, int]] = [
             (self._rekey(name), tpl, kind) for name, tpl, kind in self.pairs
         ]
@@ -774,11 +779,16 @@ class FormatJson:
             key: (f"values[{name!r}]", self.omit_empty) for key, name in pair_names.items()}
         namespace: dict[str, object] = {"dumps": orjson.dumps, "fallback": fallback}
         for i, (key, getter) in enumerate(self.builtins):
+            expr = f"g{i}(msg)"
             namespace[f"g{i}"] = getter
+            found = self._inlines[i]
+            if found is not None:
+                expr, names = found
+                namespace.update(names)
             if key in exprs:  # a macro and a pair of one key: a non-empty macro wins
-                exprs[key] = (f"(g{i}(msg) or {exprs[key][0]})", self.omit_empty)
+                exprs[key] = (f"({expr} or {exprs[key][0]})", self.omit_empty)
             else:
-                exprs[key] = (f"g{i}(msg)", key not in self._nonempty_keys)
+                exprs[key] = (expr, key not in self._nonempty_keys)
         order = sorted(exprs, reverse=True)
         option = orjson.OPT_APPEND_NEWLINE if suffix == b"\n" else 0
         namespace["suffix"] = suffix

@@ -420,4 +420,42 @@ def resolve(name: str) -> Getter:
     return _pair(name)
 
 
-__all__ = ["MACROS", "NEVER_EMPTY", "DATE_FIELDS", "resolve", "clock", "seqnum", "sdata", "msghdr"]
+
+# Expressions for code that format-json generates per set of pair names: each computes
+# what the macro's getter returns, from ``msg``, without the cost of a call.  Names that
+# the expressions use start with "_m_" and mean the same object in every expression.
+_FACILITY_OF = tuple(FACILITY_NAMES[c] if c < 24 else f"{c:x}" for c in range(128))
+_INLINE_NAMES: dict[str, object] = {
+    "_m_facility": _FACILITY_OF,
+    "_m_severity": SEVERITY_NAMES,
+    "_m_second_cache": _second_cache,
+    "_m_second": _second,
+    "_m_tags_texts": _tags_texts,
+    "_m_tags": tags,
+    "_m_seqnum_text": _seqnum_text,
+}
+_INLINE: dict[str, str] = {
+    "FACILITY": "_m_facility[msg.pri >> 3 & 127]",
+    "SEVERITY": "_m_severity[msg.pri & 7]",
+    "PRIORITY": "_m_severity[msg.pri & 7]",
+    "LEVEL": "_m_severity[msg.pri & 7]",
+    "SOURCEIP": "(msg.source_ip or '127.0.0.1')",
+    "TAGS": "(_m_tags_texts.get(tuple(msg.tags)) or _m_tags(msg))",
+    "SEQNUM": f"(_m_seqnum_text(msg) if msg.flags & {FLAG_LOCAL} "
+              "or '.SDATA.meta.sequenceId' in msg.values else '')",
+}
+for _field, _idx in _FIELD_INDEX.items():
+    _INLINE[_field] = _INLINE["S_" + _field] = (
+        "(_m_second_cache.get((msg.stamp_sec, msg.stamp_gmtoff))"
+        f" or _m_second(msg.stamp_sec, msg.stamp_gmtoff))[{_idx}]")
+
+
+def inline(name: str) -> tuple[str, dict[str, object]] | None:
+    """A Python expression over ``msg`` that equals ``resolve(name)(msg)``, and the names
+    it needs; None for macros that have none."""
+    expr = _INLINE.get(name)
+    return None if expr is None else (expr, _INLINE_NAMES)
+
+
+__all__ = ["MACROS", "NEVER_EMPTY", "DATE_FIELDS", "resolve", "inline", "clock", "seqnum",
+           "sdata", "msghdr"]

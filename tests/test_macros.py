@@ -96,3 +96,31 @@ def test_names_that_are_not_macros_are_pairs() -> None:
     assert "PROGRAM" not in MACROS and resolve("PROGRAM")(m) == "p"
     assert resolve(".SDATA.x.y")(m) == ""
     assert {"R_ISODATE", "S_WEEKDAY", "C_UNIXTIME", "P_TZ", "LEVEL_NUM", "DESTIP"} <= MACROS
+
+
+def _inline_cases() -> Iterator[LogMessage]:
+    for pri in (0, 13, 191, 255, 1023, 65535):
+        for tags in ([], [".source.s"], ["a b", "c"], [""]):
+            for flags, seq in ((0, ""), (0, "17"), (0, " -3x"), (FLAG_LOCAL, ""),
+                               (FLAG_LOCAL, "9")):
+                m = LogMessage()
+                m.pri = pri
+                m.tags = list(tags)
+                m.flags = flags
+                m.seqnum = 5
+                m.source_ip = "" if pri == 13 else "192.0.2.1"
+                m.stamp_sec, m.stamp_gmtoff = 1065910455 + pri, -7 * 3600 - 1800 if pri else 0
+                if seq:
+                    m.values[".SDATA.meta.sequenceId"] = seq
+                yield m
+
+
+@pytest.mark.parametrize("name", sorted(macros._INLINE))
+def test_inline_expressions_equal_the_getters(name: str) -> None:
+    found = macros.inline(name)
+    assert found is not None
+    expr, names = found
+    compute = eval(f"lambda msg: {expr}", dict(names))
+    getter = resolve(name)
+    for m in _inline_cases():
+        assert compute(m) == getter(m), (name, m.pri, m.tags, m.flags, m.values)
