@@ -125,7 +125,7 @@ def _join_bytes(parts: list[str | StrPart],
             return json_func.renderer(_to_bytes(parts[1]))  # type: ignore[arg-type]
         if kinds == [True, False]:
             prefix = _to_bytes(parts[0])  # type: ignore[arg-type]
-            fj = json_func.renderer()
+            fj = json_func.render_bytes
             return lambda msg: prefix + fj(msg)
         if kinds == [True, False, True]:
             prefix = _to_bytes(parts[0])  # type: ignore[arg-type]

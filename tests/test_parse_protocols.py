@@ -54,6 +54,22 @@ def test_json_reads_what_format_json_writes() -> None:
     assert "PRIORITY" not in m.values
 
 
+@pytest.mark.parametrize(
+    ("date", "isodate", "usec"),
+    [
+        ("Dec 31 23:59:59", "2024-12-31T23:59:59+00:00", 0),  # received in January 2025
+        ("Jan  2 03:04:05", "2025-01-02T03:04:05+00:00", 0),
+        ("Jan  2 03:04:05.25", "2025-01-02T03:04:05+00:00", 250_000),
+        ("Xyz  2 03:04:05", "2025-01-05T00:00:00+00:00", 500_000),  # no month: received
+    ],
+)
+def test_json_date_without_isodate(date: str, isodate: str, usec: int) -> None:
+    january = 1736035200 * 1_000_000_000 + 500_000_000  # 2025-01-05 00:00:00.5 UTC
+    m = Parser("json", "s").parse(b'{"DATE":"' + date.encode() + b'"}', UDP, january)
+    assert resolve("ISODATE")(m) == isodate
+    assert m.stamp_usec == usec
+
+
 def test_json_that_is_not_an_object_is_the_message() -> None:
     m = Parser("json", "s").parse(b"not json", UDP, NOW)
     assert m.values["MESSAGE"] == "not json"

@@ -16,15 +16,30 @@ A frame that is not a JSON object is kept whole as MESSAGE, like ``raw``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 
 from relay.message import LogMessage
+from relay.parse.rfc3164 import RECEIVE
 from relay.parse.stamp import guess_year, scan_iso, scan_rfc3164, to_unix
 
 # pairs that share a name with a macro but are name-value pairs in syslog-ng
 _PAIRS = frozenset({"HOST", "MESSAGE", "MSG"})
+# a DATE as format-json writes it: the stamp of relay.parse.rfc3164's common shape
+_BSD_STAMP = re.compile(r"[A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]")
+# relay.macros' tables; relay.macros reads relay.parse.stamp, so they are looked up on
+# first use, not while relay.parse loads
+_tables: tuple[frozenset[str], dict[str, int], dict[str, int]] | None = None
+
+
+def _macro_tables() -> tuple[frozenset[str], dict[str, int], dict[str, int]]:
+    global _tables
+    from relay.macros import FACILITY_CODES, MACROS, SEVERITY_CODES
+
+    _tables = (MACROS, FACILITY_CODES, SEVERITY_CODES)
+    return _tables
 
 
 def _flatten(prefix: str, obj: dict[str, Any], out: dict[str, str]) -> None:
@@ -42,9 +57,7 @@ def _flatten(prefix: str, obj: dict[str, Any], out: dict[str, str]) -> None:
 
 def parse_json(msg: LogMessage, s: str) -> None:
     """Fill ``msg`` from the JSON object in ``s`` (or keep ``s`` as MESSAGE)."""
-    # relay.macros reads relay.parse.stamp: import it here, not while relay.parse loads
-    from relay.macros import FACILITY_CODES, MACROS, SEVERITY_CODES
-
+    MACROS, FACILITY_CODES, SEVERITY_CODES = _tables or _macro_tables()
     try:
         obj = orjson.loads(s.encode("utf-8", "surrogateescape"))
     except orjson.JSONDecodeError:
@@ -59,8 +72,10 @@ def parse_json(msg: LogMessage, s: str) -> None:
         return
     flat: dict[str, str] = {}
     for key, value in obj.items():
-        name = "." + key[1:] if key.startswith("_") else key
-        if isinstance(value, dict):
+        name = "." + key[1:] if key[:1] == "_" else key
+        if type(value) is str:
+            flat[name] = value
+        elif isinstance(value, dict):
             _flatten(name + ".", value, flat)
         else:
             _flatten("", {name: value}, flat)
@@ -75,13 +90,19 @@ def parse_json(msg: LogMessage, s: str) -> None:
     w = scan_iso(stamp, 0, len(stamp)) if stamp else None
     if w is None and flat.get("DATE"):
         date = flat["DATE"]
-        w = scan_rfc3164(date, 0, len(date))
+        if len(date) == 15 and RECEIVE.sec == msg.recvd_sec and _BSD_STAMP.match(date):
+            found = RECEIVE.stamps.get(date) or RECEIVE.stamp_of_common(date)
+            if found is not None:
+                msg.stamp_sec, msg.stamp_gmtoff = found
+                msg.stamp_usec = 0
+        else:
+            w = scan_rfc3164(date, 0, len(date))
     if w is not None:
         year = w.year if w.year >= 0 else guess_year(w.mon, msg.recvd_sec)
         msg.stamp_sec, msg.stamp_gmtoff = to_unix(w, year)
         msg.stamp_usec = w.usec
     values = msg.values
     for name, value in flat.items():
-        if name in MACROS and name not in _PAIRS or len(name.encode()) > 255:
+        if name in MACROS and name not in _PAIRS or (len(name) > 63 and len(name.encode()) > 255):
             continue  # macros are no pairs; syslog-ng stores no name over 255 bytes
         values["MESSAGE" if name == "MSG" else name] = value
