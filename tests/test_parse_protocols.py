@@ -106,6 +106,11 @@ COMMON_SHAPES = [
     (b"<13>Jan 11 22:14:15 1234 prog: a LinkSys look-alike", "rfc3164"),
     (b"<13>Jan 11 22:14:15 Message forwarded from h: p: AIX", "rfc3164"),
     (b"<13>Xyz 11 22:14:15 h p: no month", "auto"),
+    (b"<38>2026-11-21T06:20:09 localhost prg00000[1234]: seq: 0000000000, loggen", "rfc3164"),
+    (b"<38>2026-11-21T06:20:09.5+02:00 h p: fraction and zone", "auto"),
+    (b"<38>2026-02-30T25:20:09.123456Z h p: normalized", "rfc3164"),
+    (b"<38>2026-11-21T06:20:09: h p: colon after the stamp", "rfc3164"),
+    (b"<38>2026-11-21T06:20:09 2024 p: a year-like host", "rfc3164"),
     (b'<28>1 2024-01-06T06:25:00.000001+00:00 ns2 named 65832 - [origin@32473 ip="192.0.2.1"'
      b' software="relay-bench"] client query denied', "rfc5424"),
     (b"<190>1 2024-01-06T06:25:00Z web-01 nginx - - - GET / 200", "auto"),

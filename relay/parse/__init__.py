@@ -31,10 +31,11 @@ from typing import NamedTuple
 
 from relay.message import FLAG_LOCAL, LogMessage
 from relay.parse.json import parse_json
-from relay.parse.rfc3164 import COMMON, COMMON_PRI, RECEIVE, parse_rfc3164
+from relay.parse.rfc3164 import COMMON, COMMON_ISO, COMMON_PRI, RECEIVE, parse_rfc3164
 from relay.parse.rfc5424 import COMMON as COMMON_5424
 from relay.parse.rfc5424 import NOT_5424, OK, parse_rfc5424
 from relay.parse.rfc5424 import parse_common as parse_common_5424
+from relay.parse.stamp import common_iso
 
 PROTOCOLS = frozenset({"auto", "rfc3164", "rfc5424", "json", "raw"})
 DEFAULT_PRI = 13  # user.notice, syslog-ng's default when a frame has no PRI
@@ -128,38 +129,44 @@ class Parser:
             m = COMMON.match(s)
             if m is not None:
                 pri, stamp, host, hdr, program, pid = m.groups()
-                found = now.stamps.get(stamp)
-                if found is None:  # new, or no month (then cheap to find again)
-                    found = now.stamp_of_common(stamp)
-                if found is not None:
-                    # the whole message in one go: the common shape decides every field
-                    source_ip, host_from, proto, dest_ip, dest_port = peer
-                    msg = _new_message(LogMessage)
-                    if not self.keep_hostname:
-                        host = host_from
-                    # (in the order the general path sets them)
-                    if pid is None:
-                        msg.values = {"PROGRAM": program, "LEGACY_MSGHDR": hdr, "HOST": host,
-                                      "MESSAGE": s[m.end():], "HOST_FROM": host_from,
-                                      "SOURCE": self.source}
-                    else:
-                        msg.values = {"PROGRAM": program, "PID": pid, "LEGACY_MSGHDR": hdr,
-                                      "HOST": host, "MESSAGE": s[m.end():],
-                                      "HOST_FROM": host_from, "SOURCE": self.source}
-                    msg.pri = COMMON_PRI[pri]
-                    msg.stamp_sec, msg.stamp_gmtoff = found
-                    msg.stamp_usec = 0
-                    msg.recvd_sec = sec
-                    msg.recvd_usec = ns // 1000
-                    msg.recvd_gmtoff = now.gmtoff
-                    msg.tags = [self._tag]
-                    msg.source_ip = source_ip
-                    msg.proto = proto
-                    msg.dest_ip = dest_ip
-                    msg.dest_port = dest_port
-                    msg.flags = FLAG_LOCAL if proto == 0 else 0
-                    msg.seqnum = 0
-                    return msg
+                # (None: new, or no month, which is cheap to find again)
+                found = now.stamps.get(stamp) or now.stamp_of_common(stamp)
+                usec = 0
+            else:
+                m = COMMON_ISO.match(s)
+                if m is not None:
+                    pri, stamp, fraction, zone, host, hdr, program, pid = m.groups()
+                    found = common_iso(stamp, zone)
+                    usec = int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0
+            if m is not None and found is not None:
+                # the whole message in one go: the common shape decides every field
+                source_ip, host_from, proto, dest_ip, dest_port = peer
+                msg = _new_message(LogMessage)
+                if not self.keep_hostname:
+                    host = host_from
+                # (in the order the general path sets them)
+                if pid is None:
+                    msg.values = {"PROGRAM": program, "LEGACY_MSGHDR": hdr, "HOST": host,
+                                  "MESSAGE": s[m.end():], "HOST_FROM": host_from,
+                                  "SOURCE": self.source}
+                else:
+                    msg.values = {"PROGRAM": program, "PID": pid, "LEGACY_MSGHDR": hdr,
+                                  "HOST": host, "MESSAGE": s[m.end():],
+                                  "HOST_FROM": host_from, "SOURCE": self.source}
+                msg.pri = COMMON_PRI[pri]
+                msg.stamp_sec, msg.stamp_gmtoff = found
+                msg.stamp_usec = usec
+                msg.recvd_sec = sec
+                msg.recvd_usec = ns // 1000
+                msg.recvd_gmtoff = now.gmtoff
+                msg.tags = [self._tag]
+                msg.source_ip = source_ip
+                msg.proto = proto
+                msg.dest_ip = dest_ip
+                msg.dest_port = dest_port
+                msg.flags = FLAG_LOCAL if proto == 0 else 0
+                msg.seqnum = 0
+                return msg
         msg = LogMessage()
         msg.recvd_sec = sec
         msg.recvd_usec = ns // 1000

@@ -55,6 +55,15 @@ COMMON = re.compile(
     r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:]{1,63}) "
     r"(([^ \[:]+)(?:\[([^ \]:]*)\])?: )"
 )
+# The same with an ISO stamp (what loggen writes), which has no LinkSys form:
+#   "<" PRI ">" DATE "T" TIME ["." 1*6DIGIT] ["Z" / ("+" / "-") HH ":" MM] SP HOSTNAME SP TAG
+# Groups: PRI, the stamp without fraction and zone, the fraction, the zone, then as above.
+COMMON_ISO = re.compile(
+    r"<([0-9]{1,3})>([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})"
+    r"(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})? "
+    r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:]{1,63}) "
+    r"(([^ \[:]+)(?:\[([^ \]:]*)\])?: )"
+)
 #: PRI text of the common shape -> its number
 COMMON_PRI: dict[str, int] = {
     f"{n:0{width}d}": n for width in (1, 2, 3) for n in range(10**width)}
@@ -243,5 +252,5 @@ def parse_rfc3164(msg: LogMessage, s: str, i: int, n: int, recvd_sec: int, local
     values["MESSAGE"] = s[i:n]
 
 
-__all__ = ["COMMON", "COMMON_PRI", "RECEIVE", "ReceiveSecond", "parse_rfc3164", "parse_tag",
-           "scan_hostname"]
+__all__ = ["COMMON", "COMMON_ISO", "COMMON_PRI", "RECEIVE", "ReceiveSecond", "parse_rfc3164",
+           "parse_tag", "scan_hostname"]

@@ -30,7 +30,7 @@ import re
 
 from relay.message import FLAG_UTF8, LogMessage
 from relay.parse.rfc3164 import COMMON_PRI, scan_hostname
-from relay.parse.stamp import CACHE_RESETTERS, Wall, scan_iso, to_unix
+from relay.parse.stamp import common_iso, scan_iso, to_unix
 
 #: returned when the text is no RFC 5424 at all (version missing or not 1)
 NOT_5424 = -2
@@ -154,25 +154,13 @@ COMMON = re.compile(
 )
 _SD_ELEMENT = re.compile(rf'\[({_SD_NAME})((?: {_SD_NAME}="{_SD_VALUE}")*)\]')
 _SD_PARAM = re.compile(rf' ({_SD_NAME})="({_SD_VALUE})"')
-# stamp text (without the fraction) -> (seconds, offset)
-_common_stamps: dict[str, tuple[int, int]] = {}
-CACHE_RESETTERS.append(_common_stamps.clear)
 
 
 def parse_common(msg: LogMessage, s: str, m: re.Match[str]) -> None:
     """Fill ``msg`` (PRI, stamp, header values, SD, MESSAGE) from a match of COMMON."""
     pri, stamp, fraction, zone, host, program, pid, msgid, sd = m.groups()
     msg.pri = COMMON_PRI[pri]
-    key = stamp + zone
-    found = _common_stamps.get(key)
-    if found is None:
-        if len(_common_stamps) > 4096:
-            _common_stamps.clear()
-        offset = 0 if zone == "Z" else int(zone[1:3]) * 3600 + int(zone[4:6]) * 60
-        year = int(stamp[0:4])
-        w = Wall(0, year, int(stamp[5:7]) - 1, int(stamp[8:10]), int(stamp[11:13]),
-                 int(stamp[14:16]), int(stamp[17:19]), 0, -offset if zone[0] == "-" else offset)
-        found = _common_stamps[key] = to_unix(w, year)
+    found = common_iso(stamp, zone)
     msg.stamp_sec, msg.stamp_gmtoff = found
     if fraction is not None:
         msg.stamp_usec = int(fraction) * 10 ** (6 - len(fraction))

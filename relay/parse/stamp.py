@@ -265,6 +265,32 @@ def to_unix(w: Wall, year: int) -> tuple[int, int]:
     return r
 
 
+# "YYYY-MM-DDTHH:MM:SS" + zone text -> (seconds, offset), for the common shapes
+_iso_cache: dict[str, tuple[int, int]] = {}
+CACHE_RESETTERS.append(_iso_cache.clear)
+
+
+def common_iso(stamp: str, zone: str | None) -> tuple[int, int]:
+    """(seconds since the epoch, UTC offset) of an ISO stamp the common-shape regexes
+    matched: ``stamp`` is "YYYY-MM-DDTHH:MM:SS" in digits, ``zone`` "Z", "+HH:MM",
+    "-HH:MM" or None (the local zone); the fraction does not matter here."""
+    key = stamp if zone is None else stamp + zone
+    found = _iso_cache.get(key)
+    if found is None:
+        if len(_iso_cache) > 4096:
+            _iso_cache.clear()
+        gmtoff: int | None = None
+        if zone is not None:
+            gmtoff = 0 if zone == "Z" else int(zone[1:3]) * 3600 + int(zone[4:6]) * 60
+            if zone[0] == "-":
+                gmtoff = -gmtoff
+        year = int(stamp[0:4])
+        w = Wall(0, year, int(stamp[5:7]) - 1, int(stamp[8:10]), int(stamp[11:13]),
+                 int(stamp[14:16]), int(stamp[17:19]), 0, gmtoff)
+        found = _iso_cache[key] = to_unix(w, year)
+    return found
+
+
 def guess_year(mon: int, recvd_sec: int) -> int:
     """The year of a stamp without one: the receive year, but December seen in January is
     last year's and January seen in December is next year's."""
