@@ -93,7 +93,8 @@ def test_untranslatable_pcre_is_an_error(pattern: str) -> None:
         translate(pattern)
 
 
-REJECTED = ["level(err", "facility(nosuch)", "level(3)", "program(log)", 'tags(.x)',
+REJECTED = ["level(err", "message(\"[a-\\\\d]\")", "message(\"[:alpha:]\")",
+            "message(\"x{65536}\")", "facility(nosuch)", "level(3)", "program(log)", 'tags(.x)',
             "level(info) level(err)", '"$PID" ~ 5', 'message("(")',
             "program(\"a\" flags(bogus))", "program(\"a\" type(regex))", "and level(info)",
             'match("a" value("$(x)"))']
@@ -111,3 +112,106 @@ def test_syslog_ng_rejects_what_the_relay_rejects(tmp_path: object) -> None:
                     "log { filter(f); };\n")
         rc = subprocess.run([binary, "-s", "-f", conf], capture_output=True).returncode
         assert rc != 0, expr
+
+
+# -- rules found by the differential campaign ------------------------------------------
+def _glibc() -> object:
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.strtod.restype = ctypes.c_double
+    libc.strtod.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p)]
+    libc.strtoll.restype = ctypes.c_longlong
+    libc.strtoll.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int]
+    return libc
+
+
+def _glibc_generic_number(libc: object, text: str) -> int | float | None:
+    """parse_generic_number() in C: strtoll, else strtod, both whole and without ERANGE."""
+    import ctypes
+
+    raw = ctypes.create_string_buffer(text.encode())
+    end = ctypes.c_char_p()
+    for call in ("strtoll", "strtod"):
+        ctypes.set_errno(0)
+        if call == "strtoll":
+            value = libc.strtoll(raw, ctypes.byref(end), 10)  # type: ignore[attr-defined]
+        else:
+            value = libc.strtod(raw, ctypes.byref(end))  # type: ignore[attr-defined]
+        used = (ctypes.cast(end, ctypes.c_void_p).value or 0) - ctypes.addressof(raw)
+        if ctypes.get_errno() == 0 and 0 < used == len(text):
+            return None if value != value else value  # type: ignore[no-any-return]
+    return None
+
+
+def test_numbers_parse_like_glibc() -> None:
+    libc = _glibc()
+    import random as _random
+
+    cases = ["1e-400", "1e-310", "4.9e-324", "0x1p-1074", "0x1p-1080", "1e400", "-1e400", "inf",
+             "-Infinity", "nan", "NAN(abc)", "  12", " 12 ", "+5", "-0", "0x", "0x.8", "0x1.8p1",
+             "1.", "  .5", ".", "e5", "1e", "9223372036854775808", "-9223372036854775809",
+             "1e-999999999", "0x1p-99999999", "0x1p99999999"]
+    rng = _random.Random(5)
+    alphabet = "0123456789.eE+-xXpPaAfFinINtyNn \t"
+    cases += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 7))) for _ in range(3000)]
+    for text in cases:
+        want, got = _glibc_generic_number(libc, text), parse_number(text)
+        assert want == got and type(want) is type(got), text
+
+
+@pytest.mark.parametrize(("expr", "passes"), [
+    # macros are strings in 3.38: no macro is typed, only casts and unquoted numbers are
+    ('"$LEVEL_NUM" === "6"', True), ('"$LEVEL_NUM" === 6', False),
+    ('"$LEVEL_NUM" === int32(6)', False), ('"$FACILITY_NUM" >= string("12")', True),
+    # an int64 against a double compares as doubles
+    ("9223372036854775807 == 9223372036854775808.0", True),
+    # datetime(): strtoll seconds, then up to three characters after "."
+    ('datetime("1.5") == 1500', True), ('datetime("1.x") == 0', True),
+    ('datetime("192.168.1.10") == 192168', True), ('datetime("1.-5") == 950', True),
+    ('datetime("9223372036854775808") == -1000', True), ('datetime("1 ") == 0', True),
+    # SEQNUM belongs to the destination writer: a filter sees it empty
+    ('"$SEQNUM" eq ""', True), ('match("^$" value("SEQNUM"))', True),
+    # an empty value() name leaves match() on "$PROGRAM[$PID]: $MESSAGE"
+    ('match("^sshd\\\\[7\\\\]" value(""))', True), ('match("^sshd" value("$"))', True),
+    # value() names follow syslog-ng's aliases
+    ('match("^x$" value("MSGONLY"))', True), ('match("^h$" value("FULLHOST"))', True),
+])
+def test_comparison_and_value_rules(expr: str, passes: bool) -> None:
+    msg = _msg(pri=38, MESSAGE="x", PROGRAM="sshd", PID="7", HOST="h")
+    msg.values[".SDATA.meta.sequenceId"] = "9"
+    assert compile_filter(expr)(msg) is passes
+
+
+def test_named_group_aliases_store_into_the_value() -> None:
+    msg = _msg(MESSAGE="hello world")
+    assert compile_filter('message("(?<MSG>\\\\w+)" flags(store-matches))')(msg)
+    assert msg.values["MESSAGE"] == "hello" and "MSG" not in msg.values
+
+
+@pytest.mark.parametrize(("pattern", "subject", "found"), [
+    ("\\B", "", True),  # Python's \B never matches an empty string; PCRE's does
+    ("a\\B", "ab", True),
+    ("(?<=a|bc)d", "bcd", True), ("(?<=a|bc)d", "xcd", False),
+    ("(?<!a|bc)d", "bcd", False), ("(?<!a|bc)d", "xcd", True),
+    ("(?U)a+", "aaa", True),
+    ("\\8", "8", True), ("\\9", "x9", True),
+    ("a{65535}", "a", False),
+])
+def test_pcre_translation_found_by_the_campaign(pattern: str, subject: str, found: bool) -> None:
+    assert (re.search(translate(pattern), subject) is not None) is found
+
+
+def test_ungreedy_option_swaps_laziness() -> None:
+    assert re.search(translate("(?U)a+"), "aaa").group(0) == "a"  # type: ignore[union-attr]
+    assert re.search(translate("(?U)a+?"), "aaa").group(0) == "aaa"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("pattern", [
+    "[a-\\d]", "[a-[:digit:]]", "[:alpha:]", "[.a.]", "[[=a=]]", "x{65536}", "x{1,65536}",
+    "\\1(a)",
+])
+def test_pcre_errors_syslog_ng_also_reports(pattern: str) -> None:
+    with pytest.raises((PcreError, re.error)):
+        re.compile(translate(pattern))
