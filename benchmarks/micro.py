@@ -2,7 +2,8 @@
 
 They time the middle of the data path (parse -> templates) in-process:
   - parse alone and parse + the seed template, per protocol: rfc3164 (network()), auto
-    (syslog()) on RFC 3164 lines, rfc5424, and json (format-json lines read back);
+    (syslog()) on RFC 3164 lines, rfc5424, and json (format-json lines read back), and
+    rfc3164 on loggen's own lines (ISO stamps);
   - template rendering alone: the seed template and a plain-macro template;
   - filters, through the colleague's ``benchmarks/bench_filters.py``.
 
@@ -52,6 +53,17 @@ def rfc5424_frames(lines: Sequence[bytes]) -> list[bytes]:
     return out
 
 
+def loggen_frames(count: int) -> list[bytes]:
+    """Lines as ``loggen --size 200`` writes them: RFC 3164 with an ISO stamp, no zone."""
+    out = []
+    for i in range(count):
+        stamp = b"2024-01-06T06:25:%02d" % (i // 1000 % 60)
+        line = (b"<38>%s localhost prg00000[1234]: seq: %010d, thread: 0000, runid: 1795242009, "
+                b"stamp: %s " % (stamp, i, stamp))
+        out.append(line + b"PADD" * ((200 - len(line)) // 4))
+    return out
+
+
 def json_frames(lines: Sequence[bytes]) -> list[bytes]:
     """The same messages as the seed template writes them (what a json source reads)."""
     parser = Parser("rfc3164", "s_net")
@@ -79,6 +91,7 @@ def run(quick: bool = False) -> list[tuple[str, float]]:
         "rfc3164": [line.rstrip(b"\n") for line in lines],
         "rfc5424": rfc5424_frames(lines),
         "json": json_frames(lines),
+        "loggen": loggen_frames(count),
     }
     seed = compile_template(SEED_TEMPLATE)
     plain = compile_template(PLAIN_TEMPLATE)
@@ -86,6 +99,7 @@ def run(quick: bool = False) -> list[tuple[str, float]]:
 
     for label, protocol, kind in (("rfc3164", "rfc3164", "rfc3164"),
                                   ("auto, RFC 3164 lines", "auto", "rfc3164"),
+                                  ("rfc3164, loggen lines", "rfc3164", "loggen"),
                                   ("rfc5424", "rfc5424", "rfc5424"),
                                   ("auto, RFC 5424 lines", "auto", "rfc5424"),
                                   ("json", "json", "json")):
