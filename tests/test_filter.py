@@ -210,7 +210,7 @@ def test_ungreedy_option_swaps_laziness() -> None:
 
 @pytest.mark.parametrize("pattern", [
     "[a-\\d]", "[a-[:digit:]]", "[:alpha:]", "[.a.]", "[[=a=]]", "x{65536}", "x{1,65536}",
-    "\\1(a)",
+    "\\1(a)", "(?<=a{1,2})b", "(?<=x?)", "\\S(?<=((\\Z))*+)",
 ])
 def test_pcre_errors_syslog_ng_also_reports(pattern: str) -> None:
     with pytest.raises((PcreError, re.error)):

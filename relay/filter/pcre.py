@@ -87,6 +87,7 @@ class _Frame:
     # a lookbehind: where its body starts in the output and where its "|"s are, since
     # PCRE lets each top-level alternative have its own fixed length and Python does not
     behind: str = ""
+    ahead: bool = False
     body_start: int = 0
     bars: list[int] = field(default_factory=list)
 
@@ -198,6 +199,7 @@ class _Translator:
             elif c == "|":
                 self.alternation()
             elif c in "*+?":
+                self.fixed_length_check(start)
                 self.out.append(c)
                 self.quantifier_suffix()
             elif c == "{":
@@ -205,6 +207,8 @@ class _Translator:
                 if m and max(int(m.group(1)), int(m.group(3) or 0)) > 65535:
                     raise self.error("number too big in {} quantifier", start)
                 if m:
+                    if m.group(2) is not None and m.group(3) != m.group(1):
+                        self.fixed_length_check(start)
                     self.out.append(m.group(0))
                     self.i = start + len(m.group(0))
                     self.quantifier_suffix()
@@ -222,6 +226,15 @@ class _Translator:
             raise self.error("missing )")
         self.out.append(")" * self.frames[-1].wrappers)
         return "".join(self.out)
+
+    def fixed_length_check(self, start: int) -> None:
+        """PCRE 8 wants a lookbehind of fixed length: no variable quantifier in it, even on
+        an item of no width (Python only measures widths)."""
+        for frame in reversed(self.frames):
+            if frame.ahead:
+                return
+            if frame.behind:
+                raise self.error("lookbehind assertion is not fixed length", start)
 
     def dotall(self) -> bool:
         return "s" in self.frames[-1].flags
@@ -358,6 +371,8 @@ class _Translator:
                 if prefix in ("<=", "<!"):
                     self.frames[-1].behind = prefix
                     self.frames[-1].body_start = len(self.out)
+                elif prefix in ("=", "!"):
+                    self.frames[-1].ahead = True
                 return
         if rest.startswith("#"):
             end = p.find(")", self.i)
