@@ -111,6 +111,33 @@ RULES = [
     ('set("yes" value("flag") condition(program("sshd")));',
      {"set": {"value": "flag", "template": "yes"}, "condition": 'program("sshd")'}),
     ('set-tag("t_seen");', {"set_tag": "t_seen"}),
+    ('subst("A", "x", flags(ignore-case global));',
+     {"subst": {"pattern": "A", "replacement": "x", "flags": ["ignore-case", "global"]}}),
+    ('subst("^", ">", flags(global));',
+     {"subst": {"pattern": "^", "replacement": ">", "flags": ["global"]}}),
+    ('subst("$", "<", flags(global));',
+     {"subst": {"pattern": "$", "replacement": "<", "flags": ["global"]}}),
+    # single-quoted strings are raw in syslog-ng.conf, as the TOML pattern is
+    (r"subst('\b', '|', flags(global));",
+     {"subst": {"pattern": r"\b", "replacement": "|", "flags": ["global"]}}),
+    (r"subst('(?<first>\w+) (?<second>\w+)', '${second}-${first}');",
+     {"subst": {"pattern": r"(?<first>\w+) (?<second>\w+)",
+                "replacement": "${second}-${first}"}}),
+    ('subst("aaa", "X", type(string) flags(prefix));',
+     {"subst": {"pattern": "aaa", "replacement": "X", "type": "string", "flags": ["prefix"]}}),
+    ('subst("", "-", type(string) flags(substring global));',
+     {"subst": {"pattern": "", "replacement": "-", "type": "string",
+                "flags": ["substring", "global"]}}),
+    (r"subst('(\d)(?=\d)', '$1,', flags(global));",
+     {"subst": {"pattern": r"(\d)(?=\d)", "replacement": "$1,", "flags": ["global"]}}),
+    ('subst("e", "E", value("PROGRAM") flags(global));',
+     {"subst": {"pattern": "e", "replacement": "E", "value": "PROGRAM", "flags": ["global"]}}),
+    ('set("${1}|$0" value("MESSAGE") condition(message("(\\\\w+) (\\\\w+)" '
+     'flags(store-matches))));',
+     {"set": {"value": "MESSAGE", "template": "${1}|$0"},
+      "condition": 'message("(\\\\w+) (\\\\w+)" flags(store-matches))'}),
+    ('set-tag("t_$PROGRAM");', {"set_tag": "t_$PROGRAM"}),
+    ('unset(value("MSG"));', {"unset": {"value": "MSG"}}),
 ]
 TEMPLATE = "$MSG|${env}|${flag}|$HOST|$PROGRAM"
 
