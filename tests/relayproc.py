@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +18,19 @@ import time
 from collections.abc import Callable
 from typing import IO
 
+import pytest
+
 LISTEN = re.compile(r"relay: listening on (\S+) \((\S+)\)")
+
+
+def need(tool: str) -> str:
+    """The path of TOOL; skip when it is missing, but fail under CI (which installs it)."""
+    path = shutil.which(tool)
+    if path is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{tool} is required under CI")
+        pytest.skip(f"{tool} is not installed")
+    return path
 
 
 def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:

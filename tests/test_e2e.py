@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -14,7 +13,7 @@ import threading
 
 import orjson
 import pytest
-from relayproc import RelayProcess, lines_of, wait_for
+from relayproc import RelayProcess, lines_of, need, wait_for
 
 from relay.__main__ import main
 
@@ -43,15 +42,6 @@ listen = "tcp://127.0.0.1:0"
 source = ["s_udp", "s_tcp"]
 destination = ["d_json", "d_live"]
 """
-
-
-def logger_path() -> str:
-    path = shutil.which("logger")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("util-linux logger is required under CI")
-        pytest.skip("util-linux logger is not installed")
-    return path
 
 
 def test_version_and_check(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,7 +98,7 @@ def test_port_in_use_is_a_config_error(tmp_path: object) -> None:
 
 
 def test_logger_four_ways_to_file_and_subscriber(tmp_path: object) -> None:
-    logger = logger_path()
+    logger = need("logger")
     with RelayProcess(BASE, str(tmp_path), expect_addresses=3) as relay:
         udp = relay.address("s_udp")
         tcp = relay.address("s_tcp")
@@ -298,11 +288,7 @@ def test_python_dash_m_entry_point() -> None:
 def test_tls_source(tmp_path: object) -> None:
     import ssl
 
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        if os.environ.get("CI"):
-            pytest.fail("openssl is required under CI")
-        pytest.skip("openssl is not installed")
+    openssl = need("openssl")
     d = str(tmp_path)
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=localhost", "-keyout", f"{d}/key.pem", "-out",

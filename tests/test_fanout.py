@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import socket
 import subprocess
 import sys
 import threading
 
-import pytest
-from relayproc import RelayProcess, lines_of, wait_for
+from relayproc import RelayProcess, lines_of, need, wait_for
 
 PROGRAMS = [
     ("sshd", "Accepted publickey for {u} from 10.{a}.{b}.{c} port {p} ssh2"),
@@ -50,15 +48,6 @@ def workload(n: int, seed: int = 7) -> tuple[list[bytes], int]:
         lines.append(f"<{pri}>{stamp} {rnd.choice(HOSTS)} {prog}{pid}: {body} #{i}".encode())
         sshd += "sshd" in prog
     return lines, sshd
-
-
-def need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} is required under CI")
-        pytest.skip(f"{tool} is not installed")
-    return path
 
 
 READER = r"""
