@@ -203,6 +203,14 @@ def test_pcre_translation_found_by_the_campaign(pattern: str, subject: str, foun
     assert (re.search(translate(pattern), subject) is not None) is found
 
 
+def test_possessive_quantifiers_become_atomic_groups() -> None:
+    # CPython 3.11 raises SystemError for this one written possessively
+    regex = re.compile(translate("(([a-f]){1,3}|\\w)*+"), re.ASCII)
+    assert regex.search("trailing spaces   ") is not None
+    assert re.search(translate("a++a"), "aaa") is None
+    assert re.search(translate("(ab)*+c"), "ababc") is not None
+
+
 def test_ungreedy_option_swaps_laziness() -> None:
     assert re.search(translate("(?U)a+"), "aaa").group(0) == "a"  # type: ignore[union-attr]
     assert re.search(translate("(?U)a+?"), "aaa").group(0) == "aaa"  # type: ignore[union-attr]
@@ -210,7 +218,7 @@ def test_ungreedy_option_swaps_laziness() -> None:
 
 @pytest.mark.parametrize("pattern", [
     "[a-\\d]", "[a-[:digit:]]", "[:alpha:]", "[.a.]", "[[=a=]]", "x{65536}", "x{1,65536}",
-    "\\1(a)", "(?<=a{1,2})b", "(?<=x?)", "\\S(?<=((\\Z))*+)",
+    "\\1(a)", "(?<=a{1,2})b", "(?<=x?)", "\\S(?<=((\\Z))*+)", "(?<!(a){0}b)",
 ])
 def test_pcre_errors_syslog_ng_also_reports(pattern: str) -> None:
     with pytest.raises((PcreError, re.error)):

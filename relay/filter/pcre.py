@@ -66,6 +66,7 @@ _UNSUPPORTED_ESCAPES = {
 }
 _SIMPLE_CHAR_ESCAPES = {"a": 7, "e": 27, "f": 12, "n": 10, "r": 13, "t": 9}
 _OPT_LETTERS = "imsxU"
+_QUANTIFIER = re.compile(r"\{\d+(?:,\d*)?\}")
 
 
 def _lit(code: int) -> str:
@@ -88,6 +89,7 @@ class _Frame:
     # PCRE lets each top-level alternative have its own fixed length and Python does not
     behind: str = ""
     ahead: bool = False
+    opened_at: int = 0  # where the group starts in the output
     body_start: int = 0
     bars: list[int] = field(default_factory=list)
 
@@ -100,6 +102,7 @@ class _Translator:
         self.ascii_classes = ascii_classes
         self.anycrlf = newline_anycrlf
         self.groups = 0
+        self.atom_start = 0
         self.frames: list[_Frame] = [_Frame()]
 
     # -- helpers -------------------------------------------------------------------------
@@ -187,6 +190,9 @@ class _Translator:
                 nl = p.find("\n", self.i)
                 self.i = len(p) if nl < 0 else nl + 1
                 continue
+            quantifier = c in "*+?" or (c == "{" and _QUANTIFIER.match(p, start) is not None)
+            if not quantifier and c != ")":
+                self.atom_start = len(self.out)  # what a quantifier after it applies to
             if c == "\\":
                 self.escape(start)
             elif c == "[":
@@ -195,7 +201,9 @@ class _Translator:
             elif c == "(":
                 self.open_group(start)
             elif c == ")":
+                opened_at = self.frames[-1].opened_at
                 self.close_group(start)
+                self.atom_start = opened_at
             elif c == "|":
                 self.alternation()
             elif c in "*+?":
@@ -209,6 +217,8 @@ class _Translator:
                 if m:
                     if m.group(2) is not None and m.group(3) != m.group(1):
                         self.fixed_length_check(start)
+                    elif int(m.group(1)) == 0 and p[start - 1 : start] == ")":
+                        self.fixed_length_check(start)  # PCRE 8 measures a group{0} as variable
                     self.out.append(m.group(0))
                     self.i = start + len(m.group(0))
                     self.quantifier_suffix()
@@ -242,6 +252,12 @@ class _Translator:
     def quantifier_suffix(self) -> None:
         suffix = self.peek() if self.peek() in ("?", "+") else ""
         self.i += len(suffix)
+        if suffix == "+":
+            # X*+ as (?>X*): the same match, and CPython 3.11's possessive quantifiers can
+            # fail with SystemError on some patterns with groups
+            self.out.insert(self.atom_start, "(?>")
+            self.out.append(")")
+            return
         if "U" in self.frames[-1].flags and suffix != "+":
             # (?U): quantifiers are lazy, and a "?" after one makes it greedy
             suffix = "" if suffix else "?"
@@ -339,7 +355,7 @@ class _Translator:
     # -- groups --------------------------------------------------------------------------
     def push(self, inherited_flags: str | None = None) -> None:
         flags = self.frames[-1].flags if inherited_flags is None else inherited_flags
-        self.frames.append(_Frame(0, "x" in flags, flags))
+        self.frames.append(_Frame(0, "x" in flags, flags, opened_at=self.atom_start))
 
     def open_group(self, start: int) -> None:
         p = self.p
