@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from relay.config import Config, SourceConfig
@@ -57,21 +57,73 @@ class SharedRender:
         return self._out
 
 
+class _FilterTable(Mapping[str, Callable[[LogMessage], bool]]):
+    """What filter(NAME) sees while one [[filter]] compiles.
+
+    As in syslog-ng, a filter may name one defined later in the file: that reference is
+    bound when it runs.  Every reference is recorded so that cycles can be refused.
+    """
+
+    def __init__(self, defined: set[str], compiled: dict[str, Callable[[LogMessage], bool]],
+                 refs: set[str]):
+        self.defined = defined
+        self.compiled = compiled
+        self.refs = refs
+
+    def __getitem__(self, name: str) -> Callable[[LogMessage], bool]:
+        if name not in self.defined:
+            raise KeyError(name)
+        self.refs.add(name)
+        if name in self.compiled:
+            return self.compiled[name]
+        compiled = self.compiled
+        return lambda msg: compiled[name](msg)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.defined)
+
+    def __len__(self) -> int:
+        return len(self.defined)
+
+
 def compile_filters(config: Config) -> dict[str, Callable[[LogMessage], bool]]:
     if not config.filters:
         return {}
     from relay.errors import FilterError
     from relay.filter import compile_filter
 
+    defined = {f.name for f in config.filters}
     compiled: dict[str, Callable[[LogMessage], bool]] = {}
+    refs: dict[str, set[str]] = {}
     for f in config.filters:
+        refs[f.name] = set()
         try:
-            compiled[f.name] = compile_filter(f.expr, filters=compiled, name=f.name)
+            compiled[f.name] = compile_filter(
+                f.expr, filters=_FilterTable(defined, compiled, refs[f.name]), name=f.name)
         except FilterError as exc:
             at = f", line {f.line}" if f.line else ""
             raise ConfigError(f"{config.path}{at}: [[filter]] {f.name!r} key 'expr': {exc}"
                               ) from None
+    _refuse_cycles(config, refs)
     return compiled
+
+
+def _refuse_cycles(config: Config, refs: dict[str, set[str]]) -> None:
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = " -> ".join(path[path.index(name):] + [name])
+            raise ConfigError(f"{config.path}: [[filter]] {name!r} refers to itself: {cycle}")
+        state[name] = 1
+        for ref in sorted(refs.get(name, ())):
+            visit(ref, path + [name])
+        state[name] = 2
+
+    for name in refs:
+        visit(name, [])
 
 
 def compile_rewrites(config: Config) -> dict[str, Callable[[LogMessage], None]]:

@@ -172,3 +172,19 @@ def test_log_flags_like_syslog_ng(tmp_path: object) -> None:
     for _, _, dest in FLAG_PATHS:
         assert lines_of(f"{rd}/{dest}") == expected[dest], dest
     assert expected["d3"] and expected["d1"] and expected["d5"]
+
+
+def test_filter_may_name_a_later_filter_but_not_itself() -> None:
+    from relay.config import loads
+    from relay.errors import ConfigError
+    from relay.server import compile_filters
+
+    head = '[[source]]\nname = "s"\nlisten = "udp://127.0.0.1:0"\n'
+    config = loads(head + "[[filter]]\nname = \"f_a\"\nexpr = 'filter(f_b) and level(err)'\n"
+                   "[[filter]]\nname = \"f_b\"\nexpr = 'program(\"sshd\")'\n")
+    f_a = compile_filters(config)["f_a"]
+    assert f_a(_msg("sshd", 3)) and not f_a(_msg("sshd", 5)) and not f_a(_msg("cron", 3))
+    looped = loads(head + "[[filter]]\nname = \"f_a\"\nexpr = 'filter(f_b)'\n"
+                   "[[filter]]\nname = \"f_b\"\nexpr = 'not filter(f_a)'\n")
+    with pytest.raises(ConfigError, match="f_a -> f_b -> f_a"):
+        compile_filters(looped)
