@@ -18,6 +18,10 @@ What syslog-ng accepts is far wider than RFC 3164 section 4.1:
 
 Without a stamp the rest is ``TAG CONTENT``.  Nothing here fails: a header that does not
 fit simply leaves more text in MESSAGE.
+
+Following syslog-ng rather than the RFC, every ``*SP`` above also skips NULs (its skipping
+helper searches the character set like strchr, which matches the terminating NUL too), and
+the AIX hostname ends at a NUL as well as at ":".
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from relay.parse.stamp import (
 )
 
 _AIX = "Message forwarded from "
+_SP = " \x00"  # what syslog-ng's space skipping skips
+_SP_COLON = " :\x00"
 _REPEATED = "last message repeated"
 _HEX_OR_COLON = frozenset("0123456789abcdefABCDEF:")
 # up to the first SP or "[" (the hostname's end) / SP, "[" or ":" (the program's end)
@@ -49,11 +55,12 @@ _PID_END = re.compile(r"[^ \]:]*")
 # Groups: PRI, the stamp, HOSTNAME, LEGACY_MSGHDR, PROGRAM, PID.  What would take another
 # turn in the general path is left to it: a hostname of "Message" (AIX) or "last" ("last
 # message repeated"), four digits and a space (a LinkSys "HH:MM:SS YYYY" stamp), a ":" in
-# the hostname (IPv6).  A stamp whose month is not a month fails in stamp_of_common.
+# the hostname (IPv6), a NUL in the hostname or program (a leading one would be skipped).
+# A stamp whose month is not a month fails in stamp_of_common.
 COMMON = re.compile(
     r"<([0-9]{1,3})>([A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]) "
-    r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:]{1,63}) "
-    r"(([^ \[:]+)(?:\[([^ \]:]*)\])?: )"
+    r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:\x00]{1,63}) "
+    r"(([^ \[:\x00]+)(?:\[([^ \]:]*)\])?: )"
 )
 # The same with an ISO stamp (what loggen writes), which has no LinkSys form:
 #   "<" PRI ">" DATE "T" TIME ["." 1*6DIGIT] ["Z" / ("+" / "-") HH ":" MM] SP HOSTNAME SP TAG
@@ -61,8 +68,8 @@ COMMON = re.compile(
 COMMON_ISO = re.compile(
     r"<([0-9]{1,3})>([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})"
     r"(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})? "
-    r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:]{1,63}) "
-    r"(([^ \[:]+)(?:\[([^ \]:]*)\])?: )"
+    r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:\x00]{1,63}) "
+    r"(([^ \[:\x00]+)(?:\[([^ \]:]*)\])?: )"
 )
 #: PRI text of the common shape -> its number
 COMMON_PRI: dict[str, int] = {
@@ -197,7 +204,7 @@ def parse_rfc3164(msg: LogMessage, s: str, i: int, n: int, recvd_sec: int, local
         if j + 1 < n and s[j] == ":" and s[j + 1] == " ":
             values[".SDATA.meta.sequenceId"] = s[i:j]
             i = j + 1
-    while i < n and s[i] == " ":
+    while i < n and s[i] in _SP:
         i += 1
     if i < n:
         c = s[i]
@@ -225,15 +232,16 @@ def parse_rfc3164(msg: LogMessage, s: str, i: int, n: int, recvd_sec: int, local
     msg.stamp_sec, msg.stamp_gmtoff = to_unix(w, year)
     msg.stamp_usec = w.usec
     i = w.end
-    while i < n and s[i] == " ":
+    while i < n and s[i] in _SP:
         i += 1
     host_start = host_end = -1
     if s.startswith(_AIX, i):
         i += len(_AIX)
         host_start = i
-        j = s.find(":", i)
-        host_end = i = n if j < 0 else j
-        while i < n and (s[i] == " " or s[i] == ":"):
+        while i < n and s[i] != ":" and s[i] != "\x00":
+            i += 1
+        host_end = i
+        while i < n and s[i] in _SP_COLON:
             i += 1
     # syslog-ng wants one character more than the phrase ("sizeof" counts the NUL)
     if n - i > len(_REPEATED) and s.startswith(_REPEATED, i):
@@ -244,7 +252,7 @@ def parse_rfc3164(msg: LogMessage, s: str, i: int, n: int, recvd_sec: int, local
             if j >= 0:
                 host_start, host_end = i, j
                 i = j + 1
-                while i < n and s[i] == " ":
+                while i < n and s[i] in _SP:
                     i += 1
         i = parse_tag(msg, s, i, n)
     if host_start >= 0:
