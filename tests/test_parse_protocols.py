@@ -111,6 +111,11 @@ COMMON_SHAPES = [
     (b"<38>2026-02-30T25:20:09.123456Z h p: normalized", "rfc3164"),
     (b"<38>2026-11-21T06:20:09: h p: colon after the stamp", "rfc3164"),
     (b"<38>2026-11-21T06:20:09 2024 p: a year-like host", "rfc3164"),
+    (b"<13>Mar  1 11:59:59 \x00web1 app: NUL before the host", "rfc3164"),
+    (b"<13>Mar  1 11:59:59 web1 \x00app[1]: NUL before the program", "auto"),
+    (b"<13>Mar  1 11:59:59 we\x00b1 a\x00pp[1]: NULs inside", "rfc3164"),
+    (b"<38>2026-11-21T06:20:09 h \x00p: ISO, NUL before the program", "rfc3164"),
+    (b"<38>2026-11-21T06:20:09 \x00h p: ISO, NUL before the host", "auto"),
     (b'<28>1 2024-01-06T06:25:00.000001+00:00 ns2 named 65832 - [origin@32473 ip="192.0.2.1"'
      b' software="relay-bench"] client query denied', "rfc5424"),
     (b"<190>1 2024-01-06T06:25:00Z web-01 nginx - - - GET / 200", "auto"),
@@ -121,6 +126,7 @@ COMMON_SHAPES = [
     (b"<14>1 2003-10-11T22:14:15+00:00 h app 1 - [a b=\"c\\\"d\"] escaped", "rfc5424"),
     (b"<14>1 2003-10-11T22:14:15+00:00 h:1 app 1 - - colon in the host", "rfc5424"),
     (b"<14>1 2003-10-11T22:14:15+00:00 h app 1 - -x", "rfc5424"),
+    (b"<14>1 2003-10-11T22:14:15+00:00 \x00 app 1 - - NUL host", "auto"),
 ]
 
 
@@ -162,3 +168,21 @@ def test_fast_paths_agree_with_the_general_path_on_edited_frames(
     for name in LogMessage.__slots__:
         assert getattr(fast, name) == getattr(general, name), name
     assert list(fast.values) == list(general.values)
+
+
+@pytest.mark.parametrize(
+    ("frame", "protocol", "host", "message"),
+    [
+        (b"<14>1 2025-03-01T11:59:59Z \x00 app - - - x", "auto", "192.0.2.1", "x"),
+        (b"<14>1 2025-03-01T11:59:59Z \x00abc app - - - x", "rfc5424", "192.0.2.1", "x"),
+        (b"<14>1 2025-03-01T11:59:59Z a\x00bc app - - - x", "rfc5424", "a\x00bc", "x"),
+        (b"<13>Mar  1 11:59:59 Message forwarded from \x00aix: p: x", "rfc3164", "192.0.2.1",
+         "p: x"),
+    ],
+)
+def test_a_host_that_starts_with_nul_is_the_sender(
+        frame: bytes, protocol: str, host: str, message: str) -> None:
+    # syslog-ng takes a hostname whose first byte is NUL for an empty one
+    msg = Parser(protocol, "s").parse(frame, UDP, NOW)
+    assert (msg.values["HOST"], msg.values["MESSAGE"]) == (host, message)
+

@@ -142,6 +142,7 @@ class Parser:
                 # the whole message in one go: the common shape decides every field
                 source_ip, host_from, proto, dest_ip, dest_port = peer
                 msg = _new_message(LogMessage)
+                # (COMMON's hostname holds no NUL, so it never counts as empty)
                 if not self.keep_hostname:
                     host = host_from
                 # (in the order the general path sets them)
@@ -210,7 +211,9 @@ class Parser:
     def _finish(self, msg: LogMessage, peer: Peer) -> LogMessage:
         values = msg.values
         values["HOST_FROM"] = peer.host_from
-        if not self.keep_hostname or not values.get("HOST"):
+        # syslog-ng takes a HOST whose first byte is NUL for an empty one
+        host = values.get("HOST")
+        if not self.keep_hostname or not host or host[0] == "\x00":
             values["HOST"] = peer.host_from
         values["SOURCE"] = self.source
         msg.tags.append(self._tag)
