@@ -186,3 +186,23 @@ def test_a_host_that_starts_with_nul_is_the_sender(
     msg = Parser(protocol, "s").parse(frame, UDP, NOW)
     assert (msg.values["HOST"], msg.values["MESSAGE"]) == (host, message)
 
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        # the frame's last byte is where it failed: the mark goes one byte before it
+        ("<34>1 - - - -é".encode(),
+         "<34>1 - - - -\udcc3>@<\udca9"),
+        # a hostname that is none: one byte past its start, here a character's first byte
+        ("<14>1 - é[x".encode(), "<14>1 - >@<é[x"),
+        ('<14>1 2025-03-01T11:59:59Z hóst app - - [x@1 a="é" b] y'.encode(),
+         '<14>1 2025-03-01T11:59:59Z hóst app - - [x@1 a="é" >@<b] y'),
+        ("<14>1 2025-03-01T11:59:59Zé host app - - - x".encode(),
+         "<14>1 2025-03-01T11:59:59>@<Zé host app - - - x"),
+        (b"<14>1 2025-03-01T11:59:59Z h\xffst app - -", "<14>1 2025-03-01T11:59:59Z h\udcffst"
+         " app - >@<-"),
+    ],
+)
+def test_the_error_mark_is_placed_by_byte(frame: bytes, message: str) -> None:
+    msg = Parser("auto", "s", pid=1).parse(frame, UDP, NOW)
+    assert msg.values["MESSAGE"] == "Error processing log message: " + message

@@ -83,10 +83,18 @@ def parse_pri(s: str) -> tuple[int, int]:
 
 def error_text(s: str, position: int) -> str:
     """syslog-ng's "Error processing log message" text for a frame that failed at
-    ``position`` (0: no position known).  Like printf("%.*s"), each part stops at a NUL."""
+    ``position`` (0: no position known), a byte offset into the frame: the ">@<" goes one
+    byte before it, even inside a character.  Like printf("%.*s"), each part stops at a
+    NUL."""
     if position > 0:
-        head = s[: position - 1].split("\x00", 1)[0]
-        tail = s[position - 1 :].split("\x00", 1)[0]
+        if s.isascii():
+            head, tail = s[: position - 1], s[position - 1 :]
+        else:
+            data = s.encode("utf-8", "surrogateescape")
+            head = data[: position - 1].decode("utf-8", "surrogateescape")
+            tail = data[position - 1 :].decode("utf-8", "surrogateescape")
+        head = head.split("\x00", 1)[0]
+        tail = tail.split("\x00", 1)[0]
         return f"Error processing log message: {head}>@<{tail}"
     return "Error processing log message: " + s.split("\x00", 1)[0]
 

@@ -189,12 +189,18 @@ def parse_common(msg: LogMessage, s: str, m: re.Match[str]) -> None:
     values["MESSAGE"] = s[i:]
 
 
+def _byte_offset(s: str, i: int) -> int:
+    """Where character ``i`` of ``s`` starts in the frame's bytes."""
+    head = s[:i]
+    return i if head.isascii() else len(head.encode("utf-8", "surrogateescape"))
+
+
 def parse_rfc5424(msg: LogMessage, s: str, i: int, n: int) -> int:
     """Parse ``s[i:n]`` (just after the PRI) into ``msg``.
 
     Returns OK, NOT_5424 (no version 1: the caller falls back to RFC 3164 or fails),
-    or the position where the message stopped making sense (for syslog-ng's
-    "Error processing log message" text).
+    or where the message stopped making sense, as a byte offset into the encoded ``s``
+    (for syslog-ng's "Error processing log message" text, which marks it by byte).
     """
     # VERSION: digits up to SP or the end
     j = s.find(" ", i)
@@ -206,7 +212,7 @@ def parse_rfc5424(msg: LogMessage, s: str, i: int, n: int) -> int:
             return NOT_5424
     i = j
     if i >= n or s[i] != " ":
-        return i
+        return _byte_offset(s, i)
     i += 1
     values = msg.values
     # TIMESTAMP
@@ -218,17 +224,18 @@ def parse_rfc5424(msg: LogMessage, s: str, i: int, n: int) -> int:
     else:
         w = scan_iso(s, i, n)
         if w is None:
-            return i
+            return _byte_offset(s, i)
         msg.stamp_sec, msg.stamp_gmtoff = to_unix(w, w.year)
         msg.stamp_usec = w.usec
         i = w.end
     if i >= n or s[i] != " ":
-        return i
+        return _byte_offset(s, i)
     i += 1
     # HOSTNAME
     j = scan_hostname(s, i, n)
     if j < 0:
-        return i + 1
+        # syslog-ng steps one byte past the hostname's start, even into a character
+        return _byte_offset(s, i) + 1
     if j - i != 1 or s[i] != "-":
         values["HOST"] = s[i:j]
     i = j + 1
@@ -236,17 +243,17 @@ def parse_rfc5424(msg: LogMessage, s: str, i: int, n: int) -> int:
     for name, limit in (("PROGRAM", 48), ("PID", 128), ("MSGID", 32)):
         j = s.find(" ", i)
         if j < 0:
-            return n
+            return _byte_offset(s, n)
         if j - i != 1 or s[i] != "-":
             values[name] = _cut_bytes(s[i:j], limit)
         i = j + 1
     # STRUCTURED-DATA
     i, ok = parse_sd(msg, s, i, n)
     if not ok:
-        return i
+        return _byte_offset(s, i)
     if i < n:
         if s[i] != " ":
-            return i
+            return _byte_offset(s, i)
         i += 1
         if i < n and s[i] == "\ufeff":
             msg.flags |= FLAG_UTF8
