@@ -165,7 +165,8 @@ def _second(sec: int, gmtoff: int) -> tuple[str, ...]:
         "ISOWEEK": f"{_iso_week(year - 1900, wday, yday):02d}",
         "TZOFFSET": zone,
         "TZ": zone,
-        "UNIXTIME": str(sec),
+        # syslog-ng prints it as an unsigned 32-bit number
+        "UNIXTIME": str(sec & 0xFFFFFFFF),
     }
     r = tuple(fields[f] for f in _FIELD_INDEX)
     _second_cache[key] = r

@@ -124,3 +124,32 @@ def test_inline_expressions_equal_the_getters(name: str) -> None:
     getter = resolve(name)
     for m in _inline_cases():
         assert compute(m) == getter(m), (name, m.pri, m.tags, m.flags, m.values)
+
+
+@pytest.mark.parametrize(
+    ("sec", "printed"),
+    [
+        (-1, "4294967295"),  # 1969-12-31T23:59:59Z
+        (253402300799, "4294197631"),  # 9999-12-31T23:59:59Z
+        (4294967296, "0"),  # 2106-02-07T06:28:16Z
+        (-2147483648, "2147483648"),  # 1901-12-13T20:45:52Z
+        (1740830400, "1740830400"),
+    ],
+)
+def test_unixtime_is_an_unsigned_32_bit_number(sec: int, printed: str) -> None:
+    m = LogMessage()
+    m.stamp_sec = m.recvd_sec = sec
+    assert resolve("UNIXTIME")(m) == printed
+    assert resolve("S_UNIXTIME")(m) == printed
+    assert resolve("R_UNIXTIME")(m) == printed
+    found = macros.inline("UNIXTIME")
+    assert found is not None
+    assert eval(f"lambda msg: {found[0]}", dict(found[1]))(m) == printed
+
+
+@pytest.mark.parametrize("prefix", ["C_", "P_"])
+def test_current_unixtime_is_an_unsigned_32_bit_number(
+        prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(macros, "clock", lambda: -1 * 1_000_000_000)
+    assert resolve(prefix + "UNIXTIME")(LogMessage()) == "4294967295"
+
