@@ -409,8 +409,15 @@ _FIXED: dict[str, Getter] = {
 }
 
 
+#: other names of name-value pairs (not macros: no scope and no --key glob sees them)
+ALIASES = {"FULLHOST": "HOST", "FULLHOST_FROM": "HOST_FROM", "MSGONLY": "MESSAGE"}
+
+
 def resolve(name: str) -> Getter:
     """A getter for macro or name-value pair ``name`` ("" when the pair is unset)."""
+    alias = ALIASES.get(name)
+    if alias is not None:
+        return _pair(alias)
     getter = _FIXED.get(name)
     if getter is not None:
         return getter
@@ -458,5 +465,5 @@ def inline(name: str) -> tuple[str, dict[str, object]] | None:
     return None if expr is None else (expr, _INLINE_NAMES)
 
 
-__all__ = ["MACROS", "NEVER_EMPTY", "DATE_FIELDS", "resolve", "inline", "clock", "seqnum",
-           "sdata", "msghdr"]
+__all__ = ["ALIASES", "MACROS", "NEVER_EMPTY", "DATE_FIELDS", "resolve", "inline", "clock",
+           "seqnum", "sdata", "msghdr"]

@@ -153,3 +153,13 @@ def test_current_unixtime_is_an_unsigned_32_bit_number(
     monkeypatch.setattr(macros, "clock", lambda: -1 * 1_000_000_000)
     assert resolve(prefix + "UNIXTIME")(LogMessage()) == "4294967295"
 
+
+def test_fullhost_fullhost_from_and_msgonly_are_pair_aliases() -> None:
+    m = LogMessage()
+    m.values.update({"HOST": "h", "HOST_FROM": "192.0.2.1", "MESSAGE": "text"})
+    assert resolve("FULLHOST")(m) == "h"
+    assert resolve("FULLHOST_FROM")(m) == "192.0.2.1"
+    assert resolve("MSGONLY")(m) == "text"
+    # aliases of name-value pairs, not macros: no scope lists them
+    assert not {"FULLHOST", "FULLHOST_FROM", "MSGONLY"} & MACROS
+    assert resolve("fullhost")(m) == ""
