@@ -37,6 +37,7 @@ Options that syslog-ng 3.38 lacks but later versions have: ``--upper`` and ``--l
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -149,6 +150,19 @@ _DOUBLE_RE = re.compile(
     r"|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?"
     r"|(?i:inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?))"
 )
+
+
+def _double_overflows(text: str) -> bool:
+    """Whether strtod would say ERANGE with an infinite result for ``text`` (which matches
+    _DOUBLE_RE): a finite number too large for a double.  An underflow is no failure."""
+    t = text.lstrip(" \t\n\v\f\r").lstrip("+-")
+    if t[:2] in ("0x", "0X"):
+        try:
+            float.fromhex(t)
+        except OverflowError:
+            return True
+        return False
+    return t[:1] not in "iInN" and math.isinf(float(t))
 
 
 class _CastFailed(Exception):
@@ -305,7 +319,7 @@ def _typed_json(value: str, kind: int) -> str:
             raise _CastFailed(value)
         return escape(value)
     if kind == T_DOUBLE:
-        if not _DOUBLE_RE.fullmatch(value):
+        if not _DOUBLE_RE.fullmatch(value) or _double_overflows(value):
             raise _CastFailed(value)
         return escape(value)
     if kind == T_BOOLEAN:

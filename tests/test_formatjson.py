@@ -173,6 +173,34 @@ def test_typed_pairs() -> None:
     assert fj("--scope none --pair x=int32(abc) --pair y=2") == ""
 
 
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("1.5e400", ""),  # strtod overflows (ERANGE, infinite): the whole object goes
+        ("-1.5e400", ""),
+        (" 1e400", ""),
+        ("0x1p5000", ""),
+        ("1.7976931348623159e308", ""),
+        ("1.7976931348623157e308", '{"d":1.7976931348623157e308}'),
+        ("1e-400", '{"d":1e-400}'),  # an underflow is no failure
+        ("0x1p-5000", '{"d":0x1p-5000}'),
+        ("inf", '{"d":inf}'),
+        ("-Infinity", '{"d":-Infinity}'),
+        ("nan", '{"d":nan}'),
+    ],
+)
+def test_double_cast_that_overflows_drops_the_object(value: str, written: str) -> None:
+    assert fj(f"--scope none --pair d=double({value})") == written
+
+
+def test_pair_aliases_are_no_keys() -> None:
+    # FULLHOST, FULLHOST_FROM and MSGONLY only name pairs in a template
+    assert fj("--key FULLHOST --key FULLHOST_FROM --key MSGONLY") == "{}"
+    assert fj("--key FULL*") == '{"FULLDATE":"2025 Oct 11 22:14:15"}'
+    assert fj("--scope none a=$FULLHOST b=${MSGONLY} c=${FULLHOST_FROM}") == (
+        '{"c":"127.0.0.1","b":"hello","a":"host1"}')
+
+
 # -- rekey ---------------------------------------------------------------------------------
 
 
