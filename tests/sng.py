@@ -182,6 +182,7 @@ def render(
     now: str | None = DEFAULT_NOW,
     tz: str = "UTC",
     wait: float = 5.0,
+    options: str = OPTIONS,
 ) -> list[dict[str, bytes | None]]:
     """What each template makes of each frame: one dict per frame, in order.
 
@@ -192,7 +193,7 @@ def render(
     kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
     port = _free_port(kind)
     names = list(templates)
-    body = [f"options {{ {OPTIONS} }};\n", _source(driver, transport, port, flags, source_name)]
+    body = [f"options {{ {options} }};\n", _source(driver, transport, port, flags, source_name)]
     for i, name in enumerate(names):
         tpl = _quote(templates[name])[:-1] + '\\x1e\\n"'
         body.append(f'destination d{i} {{ file("@WORK@/out{i}" template({tpl})); }};\n')

@@ -59,18 +59,20 @@ def corpus() -> list[bytes]:
     return frames + EXTRA
 
 
-def relay_outputs(tmp: str, frames: list[bytes], protocol: str) -> dict[str, list[bytes]]:
+def relay_outputs(tmp: str, frames: list[bytes], protocol: str, *, tz: str = "UTC",
+                  keep_hostname: bool = True) -> dict[str, list[bytes]]:
     lib = sng.require_faketime()
     dests = []
     for name, tpl in TEMPLATES.items():
         quoted = orjson.dumps(tpl + "\x1e\n").decode()
         dests.append(f'[[destination]]\nname = "d_{name}"\ntype = "file"\n'
                      f'path = "{name}.out"\ntemplate = {quoted}\n')
-    conf = (f'[[source]]\nname = "s_net"\nlisten = "udp://127.0.0.1:0"\n'
+    conf = (f"[options]\nkeep_hostname = {str(keep_hostname).lower()}\n"
+            f'[[source]]\nname = "s_net"\nlisten = "udp://127.0.0.1:0"\n'
             f'protocol = "{protocol}"\n' + "\n".join(dests) +
             '[[log]]\nsource = ["s_net"]\ndestination = [' +
             ", ".join(f'"d_{n}"' for n in TEMPLATES) + "]\n")
-    env = {"LD_PRELOAD": lib, "FAKETIME": NOW, "DONT_FAKE_MONOTONIC": "1", "TZ": "UTC"}
+    env = {"LD_PRELOAD": lib, "FAKETIME": NOW, "DONT_FAKE_MONOTONIC": "1", "TZ": tz}
     paths = {n: os.path.join(tmp, f"{n}.out") for n in TEMPLATES}
 
     def records(path: str) -> list[bytes]:
@@ -94,12 +96,19 @@ def relay_outputs(tmp: str, frames: list[bytes], protocol: str) -> dict[str, lis
 
 
 @pytest.mark.syslog_ng
-@pytest.mark.parametrize("protocol,driver", [("rfc3164", "network"), ("auto", "syslog")])
-def test_relay_writes_what_syslog_ng_writes(tmp_path: object, protocol: str,
-                                           driver: str) -> None:
+@pytest.mark.parametrize("protocol,driver,tz,keep", [
+    ("rfc3164", "network", "UTC", True),
+    ("auto", "syslog", "UTC", True),
+    # the local zone applies to stamps without one; keep_hostname = false uses the sender
+    ("auto", "syslog", "America/New_York", False),
+    ("rfc3164", "network", "Asia/Kolkata", True),
+])
+def test_relay_writes_what_syslog_ng_writes(tmp_path: object, protocol: str, driver: str,
+                                           tz: str, keep: bool) -> None:
     frames = corpus()
-    expected = sng.render(frames, TEMPLATES, driver=driver, now=NOW)
-    got = relay_outputs(str(tmp_path), frames, protocol)
+    options = sng.OPTIONS.replace("keep-hostname(yes)", f"keep-hostname({'yes' if keep else 'no'})")
+    expected = sng.render(frames, TEMPLATES, driver=driver, now=NOW, tz=tz, options=options)
+    got = relay_outputs(str(tmp_path), frames, protocol, tz=tz, keep_hostname=keep)
     mismatches = []
     for name in TEMPLATES:
         assert len(got[name]) == len(frames), name
