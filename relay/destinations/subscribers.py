@@ -180,10 +180,6 @@ class SubscribersDestination(Destination):
             if client.pending:
                 client.flush()
 
-    def _flush(self) -> None:
-        for client in self.clients:
-            client.flush()
-
     def _reap(self) -> None:
         now = time.monotonic()
         for client in list(self.clients):
@@ -197,7 +193,7 @@ class SubscribersDestination(Destination):
         self._reaper = self._loop.call_later(1.0, self._reap)
 
     async def stop(self) -> None:
-        self._flush()
+        self.end_batch()
         if self._reaper is not None:
             self._reaper.cancel()
         if self.server is not None:

@@ -12,8 +12,8 @@ import stat
 import sys
 
 from relay.framing import StreamFramer
+from relay.parse import local_peer
 from relay.sources import SourceRuntime
-from relay.sources.stream import local_peer
 
 CHUNK = 256 * 1024
 

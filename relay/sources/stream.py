@@ -13,7 +13,7 @@ from typing import cast
 
 from relay.errors import ParseError
 from relay.framing import StreamFramer
-from relay.parse import Peer
+from relay.parse import Peer, local_peer
 from relay.sources import SourceRuntime, log
 
 
@@ -24,8 +24,6 @@ class StreamProtocol(asyncio.Protocol):
         self.framer = StreamFramer(runtime.max_msg_size)
         self.transport: asyncio.Transport | None = None
         self.peer = Peer("", "", 0)
-        self.closed = asyncio.get_running_loop().create_future()
-        self.eof = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but behave as one
@@ -48,7 +46,6 @@ class StreamProtocol(asyncio.Protocol):
             self.runtime.deliver(frames, self.peer)
 
     def eof_received(self) -> bool:
-        self.eof = True
         frames = self.framer.close()
         if frames:
             self.runtime.deliver(frames, self.peer)
@@ -59,8 +56,6 @@ class StreamProtocol(asyncio.Protocol):
         self.connections.discard(self)
         if self.transport is not None:
             self.runtime.flow.unregister(self.transport)
-        if not self.closed.done():
-            self.closed.set_result(None)
 
 
 def peer_of(transport: asyncio.BaseTransport) -> Peer:
@@ -72,12 +67,3 @@ def peer_of(transport: asyncio.BaseTransport) -> Peer:
         host = str(peer[0])
         return Peer(host, host, 6, str(local[0]), int(local[1]))
     return local_peer()
-
-
-def local_peer() -> Peer:
-    """What syslog-ng records for a local (unix socket, stdin) sender.
-
-    syslog-ng 3.38 gives SOURCEIP and DESTIP 127.0.0.1, PROTO 0 and the local host
-    name as HOST_FROM.
-    """
-    return Peer("127.0.0.1", socket.gethostname(), 0, "127.0.0.1", 0)

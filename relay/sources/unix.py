@@ -7,8 +7,9 @@ import os
 import socket
 import stat
 
+from relay.parse import local_peer
 from relay.sources import SourceRuntime, log
-from relay.sources.stream import StreamProtocol, local_peer
+from relay.sources.stream import StreamProtocol
 
 
 def _clear_stale(path: str) -> None:
