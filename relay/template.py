@@ -16,8 +16,9 @@ template comparisons.  The syntax is syslog-ng 3.38's:
   relay does not have, so that element writes nothing (as syslog-ng does without one).
   An ``@`` that is not followed by a digit is literal text, and ``@@`` is one ``@``.
 * ``$()`` writes nothing, and drops the literal text since the previous element.
-* The only template function is ``$(format-json ...)`` (``relay.formatjson``); any
-  other is a ``TemplateError`` naming it and its position.
+* ``$(format-json ...)`` is compiled here (``relay.formatjson``), for its fast path; every
+  other function (``$(echo ...)``, ``$(if ...)``, ...) by ``relay.template_functions``.
+  An unknown function or a bad argument is a ``TemplateError`` naming it and its position.
 
 ``compile_template`` takes the text as it would appear between double quotes in
 syslog-ng.conf, so it first applies that string's escapes (``\\n``, ``\\t``, ``\\r``,
@@ -36,6 +37,7 @@ from relay.errors import TemplateError
 from relay.formatjson import FormatJson
 from relay.macros import MACROS, resolve
 from relay.message import LogMessage
+from relay.template_functions import compile_function
 
 DEFAULT_TEMPLATE = "$(format-json --scope selected_macros --scope nv_pairs)\n"
 
@@ -147,6 +149,11 @@ def compile_template(text: str, *, escapes: bool = True) -> Template:
     if escapes:
         text = unescape_config_string(text)
     return _Compiler(text).compile()
+
+
+def _compile_argument(text: str) -> StrPart:
+    """A function's argument: a template of its own, already unescaped."""
+    return compile_template(text, escapes=False).render_str
 
 
 def _value_part(name: str, default: str | None) -> StrPart:
@@ -282,8 +289,12 @@ class _Compiler:
             return
         name = argv[0]
         if name.replace("_", "-") not in _FUNCTIONS:
-            raise self.error(
-                f"unknown template function {name!r} (the relay has only format-json)", start)
+            try:
+                part = compile_function(argv, _compile_argument)
+            except TemplateError as exc:
+                raise self.error(str(exc), start) from None
+            self._element(part if same_message else None)
+            return
         try:
             func = FormatJson(argv[1:], lambda t: compile_template(t, escapes=False), resolve)
         except TemplateError as exc:
