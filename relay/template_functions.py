@@ -500,7 +500,8 @@ def _arith(op: str) -> Callable[[list[bytes]], bytes]:
         elif op == "/":
             f = x / y
         else:
-            f = math.fmod(x, y) if not math.isinf(x) else math.nan
+            # fmod(inf, y) is the x86 default NaN, which printf shows as -nan
+            f = math.fmod(x, y) if not math.isinf(x) else -math.nan
         return _format_number(f)
 
     return calc
@@ -520,7 +521,7 @@ def _round(argv: list[bytes]) -> bytes:
         precision = p
     multiplier = float(10**precision)
     scaled = float(n) * multiplier
-    if math.isfinite(scaled):
+    if abs(scaled) < 2.0**52:  # larger doubles are whole numbers already
         # C's round(): halves away from zero
         scaled = float(Decimal(scaled).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     return _c_double(scaled / multiplier, precision).encode()
@@ -555,19 +556,25 @@ def _compile_aggregate(name: str, args: list[str], compile_arg: CompileArg) -> R
 # -- the rest (ip-funcs.c, misc-funcs.c, fname-funcs.c, cryptofuncs) ----------------------
 
 
-def _inet_aton(data: bytes) -> int:
-    """glibc's inet_aton: a, a.b, a.b.c or a.b.c.d in any base, then end or a space."""
-    text = _cstr(data)
-    m = re.match(rb"[^\s]*", text)
-    word = m.group(0) if m else b""
+def _inet_aton(data: bytes) -> int | None:
+    """glibc's inet_aton: a, a.b, a.b.c or a.b.c.d in any base, then the end or a space."""
+    word = re.match(rb"[^ \t\n\v\f\r]*", _cstr(data)).group(0)  # type: ignore[union-attr]
     try:
         return int.from_bytes(socket.inet_aton(word.decode("ascii")), "big")
     except (OSError, ValueError, UnicodeDecodeError):
-        return 0
+        return None
 
 
 def _ipv4_to_int(argv: list[bytes]) -> bytes:
-    return b",".join([str(_inet_aton(a)).encode() for a in argv])
+    # syslog-ng leaves its address variable alone when inet_aton fails, so a bad
+    # address repeats the one before it (the first one is left undefined: 0 here)
+    out = []
+    last = 0
+    for a in argv:
+        value = _inet_aton(a)
+        last = last if value is None else value
+        out.append(str(last).encode())
+    return b",".join(out)
 
 
 def _env(argv: list[bytes]) -> bytes:

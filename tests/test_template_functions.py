@@ -191,6 +191,23 @@ CORPUS = [
     b"<11>Mar  1 12:00:00 host prog: 192.168.1.10",
     b"<11>1 - - - - - -",
     b"<11>Mar  1 12:00:00 host prog[9]: word",
+    # case mapping of GLib (special casing, final sigma, bytes that are not UTF-8)
+    b"<30>Mar  1 12:00:00 host prog: Stra\xc3\x9fe \xc4\xb0stanbul \xce\xa3 \xce\xa3\xce\xb1 "
+    b"x\xce\xa3. \xc7\x85 \xc3\xa9t\xc3\xa9",
+    b"<30>Mar  1 12:00:00 host prog: over\xc1\x81long \xed\xa0\x80 sur \xf4\x90\x80\x80 "
+    b"big \xe2\x82",
+    b"<30>Mar  1 12:00:00 host prog: trunc \xc3",
+    b"<14>1 2025-03-01T11:00:00Z host app - - - nul\x00inside msg",
+    b"<30>Mar  1 12:00:00 host prog: \xf8\x88\x80\x80\x80 five \xfc\x84\x80\x80\x80\x80 "
+    b"six \xfe\xff",
+    # numbers at the edges of strtoll and strtod
+    b"<30>Mar  1 12:00:00 host prog:    1e400",
+    b"<30>Mar  1 12:00:00 host prog: 0x1p3",
+    b"<30>Mar  1 12:00:00 host prog: -0",
+    b"<30>Mar  1 12:00:00 host prog: 4.9e-324",
+    b"<30>Mar  1 12:00:00 host prog: -nan",
+    b"<30>Mar  1 12:00:00 host prog: inf",
+    b"<30>Mar  1 12:00:00 host prog: 12abc",
 ]
 
 TEMPLATES = [
@@ -241,6 +258,22 @@ TEMPLATES = [
     "pre $(echo x)@0 mid $(echo y)@1 post",
     "$(format-json a=$(length $MSG) b=$(uppercase $PROGRAM))",
     "$(echo ${MSG}@0 $(echo z)@1)",
+    "$(uppercase $MSG)", "$(lowercase $MSG)", "$(length $MSG)", "$(substr $MSG 2 4)",
+    "$(strip $MSG)", "$(sanitize $MSG)", "$(url-encode $MSG)", "$(base64-encode $MSG)",
+    "$(replace-delimiter ' ' - $MSG)", "$(basename $MSG)", "$(echo $MSG)",
+    "$(+ $MSG 1)", "$(- $MSG 1.5)", "$(* $MSG 2)", "$(/ $MSG 3)", "$(% $MSG 3)", "$(/ 1 $MSG)",
+    "$(round $MSG)", "$(round $MSG 3)", "$(ceil $MSG)", "$(floor $MSG)", "$(sum $MSG)",
+    "$(padding $MSG 40 .-)", "$(sha1 $MSG)", "$(url-decode $MSG)",
+    "$(sanitize -Cc -r '#' $MSG)", "$(hash -l 0x10 $MSG)", "$(grep -m 1 (level(info)) a b)",
+    "$(echo a\\ b \\$MSG)", "$(echo (a \"b c\" 'd'))",
+    "$(echo $(echo 'x  y') \"$(echo z)\")", "$(length \"$(echo '')\")",
+    "$(if ('$PID' == '') 'no pid' \"$PID\")", "$(substr \"$MSG\" \"1\" '2')",
+    "$(url-encode %00)", "$(url-decode %00x)", "$(url-decode %4)", "$(url-decode %41%42)",
+    "$(binary 1 2 0xff)", "$(binary -1)", "$(binary 0)",
+    "$(+ 1.5 1.5)", "$(* 0.1 3)", "$(/ 10 4.0)", "$(% -7.5 2)", "$(- 0 -0.0)",
+    "$(round 2.675 2)", "$(round 0.5)", "$(round -0.5)", "$(round 1e20 20)", "$(ceil 1e30)",
+    "$(floor nan)", "$(ceil -0.5)",
+    "$(ipv4-to-int 1.2.3.4\\ x 255.255.255.255 0xffffffff 1.2.3.4.5)",
 ]
 
 
@@ -316,6 +349,7 @@ ACCEPTANCE = [
     "$(hash -l 0x10 y)", "$(hash -l 99999999999 y)", "$(md4 x)", "$(sha512 x)", "$(hash -- -x)",
     "$(echo " + "x " * 64 + ")", "$(echo " + "x " * 65 + ")", "$(echo ${MSG)",
     "$(uuid)", "$(uuid x)", "$(+ 1)", "$(round)", "$(format_json a=b)",
+    "$(echo \"a\\\"b\" 'c\\'d)", "$(echo 'a)", "$(echo (a)",
     "$(length_x a)", "$(Echo a)", "$(replace_delimiter a b c)", "$(url-decode)",
 ]
 
