@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixedclock import RECEIVED_NS, held_utc
 
-import relay.macros
 from relay.message import FLAG_LOCAL
 from relay.parse import Parser, Peer
 from relay.template import compile_template
 
 DATA = Path(__file__).parent / "conformance"
-RECEIVED_NS = 1740830400 * 1_000_000_000  # 2025-03-01 12:00:00 UTC
 PROTOCOLS = {"network": "rfc3164", "syslog": "auto"}
 TEMPLATES = {
     "seed": "$(format-json --scope selected_macros --scope nv_pairs)",
@@ -81,18 +78,8 @@ def _params() -> Iterator[object]:
 @pytest.fixture(scope="module", autouse=True)
 def utc() -> Iterator[None]:
     """TZ=UTC, and "now" (C_ and P_ macros) held at the receive time, as in the recording."""
-    old = os.environ.get("TZ")
-    old_clock = relay.macros.clock
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    relay.macros.clock = lambda: RECEIVED_NS
-    yield
-    relay.macros.clock = old_clock
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
+    with held_utc():
+        yield
 
 
 COMPILED = {name: compile_template(text) for name, text in TEMPLATES.items()}

@@ -7,14 +7,13 @@ The unit tests pin what a live syslog-ng 3.38.1 was seen to write; the different
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 
 import pytest
+from fixedclock import RECEIVED_NS, held_utc
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import relay.macros
 from relay.errors import TemplateError
 from relay.formatjson import ALL_MACRO_NAMES, FormatJson, escape, walk
 from relay.macros import MACROS, resolve
@@ -22,25 +21,14 @@ from relay.message import LogMessage
 from relay.parse import Parser, Peer
 from relay.template import Template, compile_template
 
-RECEIVED_NS = 1740830400 * 1_000_000_000  # 2025-03-01 12:00:00 UTC
 PEER = Peer("127.0.0.1", "127.0.0.1", 17, dest_ip="127.0.0.1")
 LINE = b"<13>Oct 11 22:14:15 host1 prog[12]: hello"
 
 
 @pytest.fixture(autouse=True)
 def utc() -> Iterator[None]:
-    old = os.environ.get("TZ")
-    old_clock = relay.macros.clock
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    relay.macros.clock = lambda: RECEIVED_NS
-    yield
-    relay.macros.clock = old_clock
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
+    with held_utc():
+        yield
 
 
 def parse(frame: bytes = LINE, protocol: str = "rfc3164") -> LogMessage:

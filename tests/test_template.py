@@ -5,37 +5,24 @@ Expected values are what a live syslog-ng 3.38.1 writes; the syslog_ng tests ask
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 
 import pytest
+from fixedclock import RECEIVED_NS, held_utc
 
-import relay.macros
 from relay.errors import TemplateError
 from relay.message import LogMessage
 from relay.parse import Parser, Peer
 from relay.template import DEFAULT_TEMPLATE, compile_template, unescape_config_string
 
-RECEIVED_NS = 1740830400 * 1_000_000_000  # 2025-03-01 12:00:00 UTC
 PEER = Peer("127.0.0.1", "127.0.0.1", 17, dest_ip="127.0.0.1")
 LINE = b"<13>Oct 11 22:14:15 host1 prog[12]: hello"
 
 
 @pytest.fixture(autouse=True)
 def utc() -> Iterator[None]:
-    old = os.environ.get("TZ")
-    old_clock = relay.macros.clock
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    relay.macros.clock = lambda: RECEIVED_NS
-    yield
-    relay.macros.clock = old_clock
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
+    with held_utc():
+        yield
 
 
 def parse(frame: bytes = LINE) -> LogMessage:
