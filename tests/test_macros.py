@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
+from fixedclock import held_utc
 
 from relay import macros
 from relay.macros import MACROS, resolve
 from relay.message import FLAG_LOCAL, LogMessage
-from relay.parse.stamp import reset_caches
 
 NOW = 1740830400 * 1_000_000_000 + 123_456_000  # 2025-03-01 12:00:00.123456 UTC
 
 
 @pytest.fixture(autouse=True)
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    reset_caches()
-    monkeypatch.setattr(macros, "clock", lambda: NOW)
-    yield
-    monkeypatch.undo()
-    time.tzset()
-    reset_caches()
+def utc() -> Iterator[None]:
+    with held_utc(NOW):
+        yield
 
 
 def test_current_time_macros_read_the_replaceable_clock() -> None:

@@ -11,18 +11,17 @@ from __future__ import annotations
 import base64
 import calendar
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixedclock import held_utc
 
 from relay import macros
 from relay.macros import resolve
 from relay.message import FLAG_LOCAL, LogMessage
 from relay.parse import Parser, Peer
-from relay.parse.stamp import reset_caches
 
 DATA = Path(__file__).parent / "conformance"
 NOW = calendar.timegm((2025, 3, 1, 12, 0, 0)) * 1_000_000_000
@@ -60,15 +59,9 @@ def flatten(obj: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture(autouse=True)
-def utc_and_fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    reset_caches()
-    monkeypatch.setattr(macros, "clock", lambda: NOW)
-    yield
-    monkeypatch.undo()
-    time.tzset()
-    reset_caches()
+def utc_and_fixed_clock() -> Iterator[None]:
+    with held_utc(NOW):
+        yield
 
 
 def _messages(driver: str) -> dict[str, LogMessage]:

@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
+from fixedclock import held_utc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from relay.macros import MACROS, resolve
 from relay.message import FLAG_LOCAL, LogMessage
 from relay.parse import Parser, Peer, local_peer
-from relay.parse.stamp import reset_caches
 
 NOW = 1740830400 * 1_000_000_000
 UDP = Peer("192.0.2.1", "192.0.2.1", 17)
 
 
 @pytest.fixture(autouse=True)
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    reset_caches()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-    reset_caches()
+def utc() -> Iterator[None]:
+    with held_utc():
+        yield
 
 
 def test_raw_keeps_the_whole_frame() -> None:

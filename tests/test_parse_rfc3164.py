@@ -8,13 +8,12 @@ at a NUL.  Every expectation here is what syslog-ng wrote for the frame.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
+from fixedclock import held_utc
 
 from relay.parse import Parser, Peer
-from relay.parse.stamp import reset_caches
 
 NOW = 1740830400 * 1_000_000_000  # 2025-03-01 12:00:00 UTC
 STAMP = 1740830399  # Mar  1 11:59:59
@@ -22,14 +21,9 @@ PEER = Peer("127.0.0.1", "127.0.0.1", 17)
 
 
 @pytest.fixture(autouse=True)
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    reset_caches()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-    reset_caches()
+def utc() -> Iterator[None]:
+    with held_utc():
+        yield
 
 
 @pytest.mark.parametrize("protocol", ["rfc3164", "auto"])
