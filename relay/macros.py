@@ -29,7 +29,7 @@ import time
 import zlib
 from collections.abc import Callable
 
-from relay.message import FLAG_LOCAL, LogMessage
+from relay.message import FLAG_LOCAL, LogMessage, tag_id
 from relay.parse.stamp import MONTHS, local_info
 
 Getter = Callable[[LogMessage], str]
@@ -343,7 +343,7 @@ def _tag_text(tag: str) -> str:
 def _join_tags(t: tuple[str, ...]) -> str:
     if len(t) == 1 and not any(c in _TAG_SPECIAL for c in t[0]):
         return t[0]
-    return ",".join([_tag_text(x) for x in t])
+    return ",".join([_tag_text(x) for x in sorted(t, key=tag_id)])
 
 
 # TAGS per list of tags: messages of one source share theirs

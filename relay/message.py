@@ -75,3 +75,18 @@ class LogMessage:
         new.values = dict(self.values)
         new.tags = list(self.tags)
         return new
+
+
+# syslog-ng numbers every tag name the first time it meets one (the config's tags as it
+# reads them, then each source's ".source.NAME" as it starts) and $TAGS lists a message's
+# tags in that order, not in the order they were set.
+TAG_IDS: dict[str, int] = {}
+
+
+def tag_id(name: str) -> int:
+    """The number of tag NAME, given on first use."""
+    found = TAG_IDS.get(name)
+    if found is None:
+        found = TAG_IDS[name] = len(TAG_IDS)
+    return found
+

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from relay.errors import ConfigError, FilterError, TemplateError
 from relay.filter import compile_filter
 from relay.filter.matcher import MatcherError, compile_matcher
-from relay.message import LogMessage
+from relay.message import LogMessage, tag_id
 from relay.template import compile_template
 
 Rewrite = Callable[[LogMessage], None]
@@ -125,6 +125,7 @@ def _tag(name: str, key: str, spec: object, on: bool) -> Rewrite:
     text = _str(name, key, spec)
     if "$" not in text:
         tag = compile_template(text).render_str(LogMessage())
+        tag_id(tag)  # numbered as the config is read, as syslog-ng does
         if on:
             def set_tag(msg: LogMessage) -> None:
                 if tag not in msg.tags:
@@ -140,6 +141,7 @@ def _tag(name: str, key: str, spec: object, on: bool) -> Rewrite:
     def set_or_clear(msg: LogMessage) -> None:
         tag = render(msg)
         if on and tag not in msg.tags:
+            tag_id(tag)
             msg.tags.append(tag)
         elif not on and tag in msg.tags:
             msg.tags.remove(tag)

@@ -188,3 +188,34 @@ def test_filter_may_name_a_later_filter_but_not_itself() -> None:
                    "[[filter]]\nname = \"f_b\"\nexpr = 'not filter(f_a)'\n")
     with pytest.raises(ConfigError, match="f_a -> f_b -> f_a"):
         compile_filters(looped)
+
+
+@pytest.mark.syslog_ng
+def test_tags_are_listed_in_syslog_ng_order(tmp_path: object) -> None:
+    """$TAGS lists tags by when the config named them, then the source's own tag."""
+    d = str(tmp_path)
+    port = sng._free_port(socket.SOCK_DGRAM)
+    body = (f"options {{ {sng.OPTIONS} }};\n"
+            f'source s_net {{ syslog(transport("udp") ip("127.0.0.1") port({port})); }};\n'
+            'rewrite r_a { set-tag("zzz"); };\nrewrite r_b { set-tag("aaa"); };\n'
+            'destination d { file("@WORK@/out" template("$TAGS\\n")); };\n'
+            "log { source(s_net); rewrite(r_b); rewrite(r_a); destination(d); };\n")
+    frame = b"<13>Jan  1 00:00:00 h p: tagged"
+    with sng.SyslogNg(body) as daemon:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(frame, ("127.0.0.1", port))
+        wait_for(lambda: lines_of(daemon.path("out")), 10, "syslog-ng")
+        daemon.stop()
+        expected = lines_of(daemon.path("out"))
+    conf = ('[[source]]\nname = "s_net"\nlisten = "udp://127.0.0.1:0"\n'
+            '[[rewrite]]\nname = "r_a"\nset_tag = "zzz"\n'
+            '[[rewrite]]\nname = "r_b"\nset_tag = "aaa"\n'
+            '[[destination]]\nname = "d"\ntype = "file"\npath = "out"\ntemplate = "$TAGS\\n"\n'
+            '[[log]]\nsource = ["s_net"]\nrewrite = ["r_b", "r_a"]\ndestination = ["d"]\n')
+    with RelayProcess(conf, d, expect_addresses=1) as relay:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(frame, relay.address("s_net"))
+        wait_for(lambda: lines_of(f"{d}/out"), 10, "the relay")
+        assert relay.stop() == 0
+    assert expected == [b"zzz,aaa,.source.s_net"]
+    assert lines_of(f"{d}/out") == expected

@@ -37,7 +37,7 @@ from relay.filter import lexer
 from relay.filter.compare import OPERATORS, TYPE_HINTS, Operand, compile_comparison
 from relay.filter.lexer import Token
 from relay.filter.matcher import ALIASES, Matcher, MatcherError, compile_matcher
-from relay.message import FLAG_LOCAL, LogMessage
+from relay.message import FLAG_LOCAL, LogMessage, tag_id
 
 Predicate = Callable[[LogMessage], bool]
 
@@ -391,7 +391,9 @@ class _Parser:
         self.expect("(")
         names = set()
         while self.tok.kind != ")":
-            names.add(self.string("a tag name or ')'").text)
+            tag = self.string("a tag name or ')'").text
+            tag_id(tag)  # numbered as the config is read, as syslog-ng does
+            names.add(tag)
         self.advance()
         if not names:
             return _never

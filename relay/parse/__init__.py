@@ -29,7 +29,7 @@ import os
 import socket
 from typing import NamedTuple
 
-from relay.message import FLAG_LOCAL, LogMessage
+from relay.message import FLAG_LOCAL, LogMessage, tag_id
 from relay.parse.json import parse_json
 from relay.parse.rfc3164 import COMMON, COMMON_ISO, COMMON_PRI, RECEIVE, parse_rfc3164
 from relay.parse.rfc5424 import COMMON as COMMON_5424
@@ -119,6 +119,7 @@ class Parser:
         self.keep_hostname = keep_hostname
         self.pid = str(os.getpid() if pid is None else pid)
         self._tag = ".source." + source
+        tag_id(self._tag)
         self._kind = protocol
         # RFC 3164 may come: try the common shape first
         self._common = protocol in ("rfc3164", "auto")
