@@ -44,6 +44,11 @@ EXTRA = [
     b"<999>Oct 11 22:14:15 host prog: pri out of range",
     b"<14>1 - - - - - -",
     b"<14>1 2025-03-01T12:00:00Z host app - - [bad sd",
+    # public log data sets store lines without a PRI
+    b"Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0",
+    b"Dec 10 06:55:46 LabSZ sshd[24200]: reverse mapping checking getaddrinfo for "
+    b"ns.example.com [173.234.31.186] failed - POSSIBLE BREAK-IN ATTEMPT!",
+    b"2024-01-02T03:04:05.123+02:00 host1 prog[12]: iso stamp, no pri",
 ]
 
 

@@ -51,29 +51,31 @@ _PID_END = re.compile(r"[^ \]:]*")
 
 
 # The common shape, parsed in one match; anything else takes the general path below.
-#   "<" PRI ">" MMM SP DD SP HH ":" MM ":" SS SP HOSTNAME SP PROGRAM ["[" PID "]"] ":" SP
+#   ["<" PRI ">"] MMM SP DD SP HH ":" MM ":" SS SP HOSTNAME SP PROGRAM ["[" PID "]"] ":" SP
 # Groups: PRI, the stamp, HOSTNAME, LEGACY_MSGHDR, PROGRAM, PID.  What would take another
 # turn in the general path is left to it: a hostname of "Message" (AIX) or "last" ("last
 # message repeated"), four digits and a space (a LinkSys "HH:MM:SS YYYY" stamp), a ":" in
 # the hostname (IPv6), a NUL in the hostname or program (a leading one would be skipped).
 # A stamp whose month is not a month fails in stamp_of_common.
 COMMON = re.compile(
-    r"<([0-9]{1,3})>([A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]) "
+    r"(?:<([0-9]{1,3})>)?([A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]) "
     r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:\x00]{1,63}) "
     r"(([^ \[:\x00]+)(?:\[([^ \]:]*)\])?: )"
 )
 # The same with an ISO stamp (what loggen writes), which has no LinkSys form:
-#   "<" PRI ">" DATE "T" TIME ["." 1*6DIGIT] ["Z" / ("+" / "-") HH ":" MM] SP HOSTNAME SP TAG
+#   ["<" PRI ">"] DATE "T" TIME ["." 1*6DIGIT] ["Z" / ("+" / "-") HH ":" MM] SP HOSTNAME SP TAG
 # Groups: PRI, the stamp without fraction and zone, the fraction, the zone, then as above.
 COMMON_ISO = re.compile(
-    r"<([0-9]{1,3})>([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})"
+    r"(?:<([0-9]{1,3})>)?([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})"
     r"(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})? "
     r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:\x00]{1,63}) "
     r"(([^ \[:\x00]+)(?:\[([^ \]:]*)\])?: )"
 )
-#: PRI text of the common shape -> its number
-COMMON_PRI: dict[str, int] = {
+#: PRI text of the common shape -> its number; None (no PRI at all) -> user.notice, the
+#: default syslog-ng gives such a line (public log data sets are mostly stored that way)
+COMMON_PRI: dict[str | None, int] = {
     f"{n:0{width}d}": n for width in (1, 2, 3) for n in range(10**width)}
+COMMON_PRI[None] = 13
 
 
 class ReceiveSecond:
