@@ -110,6 +110,12 @@ COMMON_SHAPES = [
     (b"<13>Mar  1 11:59:59 we\x00b1 a\x00pp[1]: NULs inside", "rfc3164"),
     (b"<38>2026-11-21T06:20:09 h \x00p: ISO, NUL before the program", "rfc3164"),
     (b"<38>2026-11-21T06:20:09 \x00h p: ISO, NUL before the host", "auto"),
+    (b"<14>Oct 11 22:14:15.123 host1 app: milliseconds", "rfc3164"),
+    (b"<14>Oct 11 22:14:15,987654 host1 app[7]: a comma fraction", "auto"),
+    (b"<14>Oct 11 22:14:15.1234567 host1 app: seven digits", "rfc3164"),
+    (b"<14>Oct 11 22:14:15. host1 app: a dot alone", "rfc3164"),
+    (b"Jun 14 15:16:01 combo sshd(pam_unix)[19939]: no PRI", "rfc3164"),
+    (b"2024-01-02T03:04:05.123+02:00 host1 prog[12]: ISO, no PRI", "auto"),
     (b'<28>1 2024-01-06T06:25:00.000001+00:00 ns2 named 65832 - [origin@32473 ip="192.0.2.1"'
      b' software="relay-bench"] client query denied', "rfc5424"),
     (b"<190>1 2024-01-06T06:25:00Z web-01 nginx - - - GET / 200", "auto"),

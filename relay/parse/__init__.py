@@ -137,10 +137,10 @@ class Parser:
         if self._common:
             m = COMMON.match(s)
             if m is not None:
-                pri, stamp, host, hdr, program, pid = m.groups()
+                pri, stamp, fraction, host, hdr, program, pid = m.groups()
                 # (None: new, or no month, which is cheap to find again)
                 found = now.stamps.get(stamp) or now.stamp_of_common(stamp)
-                usec = 0
+                usec = int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0
             else:
                 m = COMMON_ISO.match(s)
                 if m is not None:

@@ -51,14 +51,17 @@ _PID_END = re.compile(r"[^ \]:]*")
 
 
 # The common shape, parsed in one match; anything else takes the general path below.
-#   ["<" PRI ">"] MMM SP DD SP HH ":" MM ":" SS SP HOSTNAME SP PROGRAM ["[" PID "]"] ":" SP
-# Groups: PRI, the stamp, HOSTNAME, LEGACY_MSGHDR, PROGRAM, PID.  What would take another
-# turn in the general path is left to it: a hostname of "Message" (AIX) or "last" ("last
-# message repeated"), four digits and a space (a LinkSys "HH:MM:SS YYYY" stamp), a ":" in
-# the hostname (IPv6), a NUL in the hostname or program (a leading one would be skipped).
+#   ["<" PRI ">"] MMM SP DD SP HH ":" MM ":" SS [("." / ",") 1*6DIGIT] SP HOSTNAME SP
+#   PROGRAM ["[" PID "]"] ":" SP
+# Groups: PRI, the stamp, its fraction, HOSTNAME, LEGACY_MSGHDR, PROGRAM, PID.  What would
+# take another turn in the general path is left to it: a hostname of "Message" (AIX) or
+# "last" ("last message repeated"), four digits and a space (a LinkSys "HH:MM:SS YYYY"
+# stamp), a ":" in the hostname (IPv6), a NUL in the hostname or program (a leading one
+# would be skipped), a fraction of more than six digits.
 # A stamp whose month is not a month fails in stamp_of_common.
 COMMON = re.compile(
-    r"(?:<([0-9]{1,3})>)?([A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]) "
+    r"(?:<([0-9]{1,3})>)?([A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9])"
+    r"(?:[.,]([0-9]{1,6}))? "
     r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:\x00]{1,63}) "
     r"(([^ \[:\x00]+)(?:\[([^ \]:]*)\])?: )"
 )
