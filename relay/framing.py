@@ -9,8 +9,9 @@ stream, as RFC 6587 allows both on one port:
     SYSLOG-FRAME = MSG-LEN SP SYSLOG-MSG
     MSG-LEN      = NONZERO-DIGIT *DIGIT
     ; RFC 6587 3.4.2 non-transparent framing
-    SYSLOG-FRAME = SYSLOG-MSG TRAILER      ; TRAILER = LF; a CR before it is dropped too
-                                           ; (syslog-ng does so; over UDP a CR stays)
+    SYSLOG-FRAME = SYSLOG-MSG TRAILER      ; TRAILER = LF
+    ; syslog-ng's text framing, followed here: NUL ends a frame as LF does, the CRs at
+    ; the end of a frame are dropped (over UDP they stay), and empty frames are skipped.
 
 A frame longer than ``max_size`` is cut at ``max_size``: the rest of it is discarded
 (and counted), never buffered without end.
@@ -48,6 +49,8 @@ class StreamFramer:
         return self._feed_counted(data)
 
     def _feed_lines(self, data: bytes) -> list[bytes]:
+        if b"\0" in data:
+            data = data.replace(b"\0", b"\n")
         if self._skip_to_lf:
             lf = data.find(b"\n")
             if lf < 0:
@@ -55,22 +58,27 @@ class StreamFramer:
             self._skip_to_lf = False
             data = data[lf + 1:]
         buf = self._buf + data if self._buf else data
-        frames = buf.split(b"\n")
-        tail = frames.pop()
-        if len(tail) > self.max_size:
+        lines = buf.split(b"\n")
+        tail = lines.pop()
+        limit = self.max_size
+        if len(tail) > limit:
             # an unterminated line already longer than a frame may be: emit what fits
-            frames.append(tail[: self.max_size])
+            lines.append(tail[:limit])
             tail = b""
             self._skip_to_lf = True
             self.truncated += 1
         self._buf = tail
-        limit = self.max_size
-        for i, frame in enumerate(frames):
+        frames = []
+        append = frames.append
+        for frame in lines:
             if frame[-1:] == b"\r":
-                frame = frames[i] = frame[:-1]
+                frame = frame.rstrip(b"\r")
+            if not frame:
+                continue
             if len(frame) > limit:
-                frames[i] = frame[:limit]
+                frame = frame[:limit]
                 self.truncated += 1
+            append(frame)
         return frames
 
     def _feed_counted(self, data: bytes) -> list[bytes]:
@@ -116,8 +124,10 @@ class StreamFramer:
     def close(self) -> list[bytes]:
         """At EOF: an unterminated last line is still a message (syslog-ng does the same)."""
         buf, self._buf = self._buf, b""
-        if self._mode == 1 and buf and not self._skip_to_lf:
-            return [buf[:-1] if buf[-1:] == b"\r" else buf]
+        if self._mode == 1 and not self._skip_to_lf:
+            buf = buf.rstrip(b"\r")
+            if buf:
+                return [buf]
         return []
 
     @property

@@ -71,3 +71,19 @@ def test_mode_is_decided_by_the_first_byte() -> None:
     framer = StreamFramer()
     assert framer.feed(b"<13>5 apples\n") == [b"<13>5 apples"]
     assert framer.feed(b"12 not counted\n") == [b"12 not counted"]
+
+
+def test_nul_ends_a_frame_crs_are_dropped_and_empty_frames_skipped() -> None:
+    # syslog-ng's text framing: LF or NUL end a frame, trailing CRs go, empty frames vanish
+    data = (b"<13>a: x\n\n<13>b: y\x00<13>c: z\x00\n<13>d: w \r \r\n\r\r\n"
+            b"\x00\x00<13>e: v\r\x00x\n   \n<13>f: end\r")
+    expected = [b"<13>a: x", b"<13>b: y", b"<13>c: z", b"<13>d: w \r ", b"<13>e: v", b"x",
+                b"   ", b"<13>f: end"]
+    assert feed_all(StreamFramer(), [data]) == expected
+    assert feed_all(StreamFramer(), [data[i:i + 1] for i in range(len(data))]) == expected
+
+
+def test_long_line_tail_is_dropped_up_to_a_nul() -> None:
+    framer = StreamFramer(max_size=8)
+    assert framer.feed(b"<13>" + b"y" * 20) == [b"<13>yyyy"]
+    assert framer.feed(b"yyy\x00<13>ok\n") == [b"<13>ok"]

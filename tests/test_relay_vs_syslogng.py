@@ -65,7 +65,8 @@ def corpus() -> list[bytes]:
 
 
 def relay_outputs(tmp: str, frames: list[bytes], protocol: str, *, tz: str = "UTC",
-                  keep_hostname: bool = True) -> dict[str, list[bytes]]:
+                  keep_hostname: bool = True, transport: str = "udp"
+                  ) -> dict[str, list[bytes]]:
     lib = sng.require_faketime()
     dests = []
     for name, tpl in TEMPLATES.items():
@@ -73,7 +74,7 @@ def relay_outputs(tmp: str, frames: list[bytes], protocol: str, *, tz: str = "UT
         dests.append(f'[[destination]]\nname = "d_{name}"\ntype = "file"\n'
                      f'path = "{name}.out"\ntemplate = {quoted}\n')
     conf = (f"[options]\nkeep_hostname = {str(keep_hostname).lower()}\n"
-            f'[[source]]\nname = "s_net"\nlisten = "udp://127.0.0.1:0"\n'
+            f'[[source]]\nname = "s_net"\nlisten = "{transport}://127.0.0.1:0"\n'
             f'protocol = "{protocol}"\n' + "\n".join(dests) +
             '[[log]]\nsource = ["s_net"]\ndestination = [' +
             ", ".join(f'"d_{n}"' for n in TEMPLATES) + "]\n")
@@ -89,11 +90,18 @@ def relay_outputs(tmp: str, frames: list[bytes], protocol: str, *, tz: str = "UT
 
     with RelayProcess(conf, tmp, env=env, expect_addresses=1) as relay:
         host, port = relay.address("s_net")
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            for i, frame in enumerate(frames):
-                s.sendto(frame, (host, port))
-                if i % 20 == 19:
-                    wait_for(lambda i=i: len(records(paths["seed"])) > i, 10, "the relay")
+        if transport == "tcp":
+            # like the reference: octet counting for syslog(), newlines for network()
+            with socket.create_connection((host, port)) as s:
+                for frame in frames:
+                    s.sendall(b"%d %s" % (len(frame), frame) if protocol == "auto"
+                              else frame + b"\n")
+        else:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                for i, frame in enumerate(frames):
+                    s.sendto(frame, (host, port))
+                    if i % 20 == 19:
+                        wait_for(lambda i=i: len(records(paths["seed"])) > i, 10, "the relay")
         wait_for(lambda: all(len(records(p)) >= len(frames) for p in paths.values()), 15,
                  "every template's output")
         assert relay.stop() == 0
@@ -122,6 +130,30 @@ def test_relay_writes_what_syslog_ng_writes(tmp_path: object, protocol: str, dri
             assert want is not None, f"syslog-ng wrote nothing for {frame!r}"
             have = got[name][i]
             if b"syslog-ng" in want:  # syslog-ng's own error record: its PID is its own
+                have, want = PID_RE.sub(b"PID", have), PID_RE.sub(b"PID", want)
+            if have != want:
+                mismatches.append((name, frame, want, have))
+    assert not mismatches, "\n".join(
+        f"{name}: {frame!r}\n  syslog-ng: {want!r}\n  relay:     {have!r}"
+        for name, frame, want, have in mismatches[:10]) + f"\n({len(mismatches)} in all)"
+
+
+@pytest.mark.syslog_ng
+@pytest.mark.parametrize("protocol,driver", [("rfc3164", "network"), ("auto", "syslog")])
+def test_relay_writes_what_syslog_ng_writes_over_tcp(tmp_path: object, protocol: str,
+                                                    driver: str) -> None:
+    """One TCP connection: newline framing for network(), octet counting for syslog()."""
+    frames = corpus()
+    if protocol == "rfc3164":  # a newline would end the frame early
+        frames = [f for f in frames if b"\n" not in f.rstrip(b"\n")]
+    expected = sng.render(frames, TEMPLATES, driver=driver, now=NOW, transport="tcp")
+    got = relay_outputs(str(tmp_path), frames, protocol, transport="tcp")
+    mismatches = []
+    for name in TEMPLATES:
+        for i, frame in enumerate(frames):
+            want = expected[i][name]
+            have = got[name][i] if i < len(got[name]) else None
+            if want is not None and b"syslog-ng" in want and have is not None:
                 have, want = PID_RE.sub(b"PID", have), PID_RE.sub(b"PID", want)
             if have != want:
                 mismatches.append((name, frame, want, have))
