@@ -68,7 +68,7 @@ class StreamFramer:
             self._skip_to_lf = True
             self.truncated += 1
         self._buf = tail
-        frames = []
+        frames: list[bytes] = []
         append = frames.append
         for frame in lines:
             if frame[-1:] == b"\r":
