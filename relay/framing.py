@@ -13,8 +13,10 @@ stream, as RFC 6587 allows both on one port:
     ; syslog-ng's text framing, followed here: NUL ends a frame as LF does, the CRs at
     ; the end of a frame are dropped (over UDP they stay), and empty frames are skipped.
 
-A frame longer than ``max_size`` is cut at ``max_size``: the rest of it is discarded
-(and counted), never buffered without end.
+Nothing is buffered without end.  A line longer than ``max_size`` becomes several frames
+of at most ``max_size`` bytes, as syslog-ng's log-msg-size() does; an octet-counted frame
+longer than that is cut at ``max_size`` and the rest of it skipped (syslog-ng closes the
+connection instead).  Both are counted in ``truncated``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ _DIGITS = frozenset(b"0123456789")
 class StreamFramer:
     """Detects octet counting or newline framing from the first byte and splits frames."""
 
-    __slots__ = ("max_size", "_buf", "_mode", "_need", "_skip_to_lf", "_skip_bytes",
+    __slots__ = ("max_size", "_buf", "_mode", "_need", "_skip_bytes",
                  "truncated")
 
     def __init__(self, max_size: int = 65536, *, newline_only: bool = False) -> None:
@@ -35,7 +37,6 @@ class StreamFramer:
         self._buf = b""
         self._mode = 1 if newline_only else 0  # 0 undecided, 1 newline, 2 octet counting
         self._need = -1  # octet counting: length of the frame being read, -1 reading MSG-LEN
-        self._skip_to_lf = False  # newline framing: dropping the tail of an over-long line
         self._skip_bytes = 0  # octet counting: bytes of an over-long frame still to drop
         self.truncated = 0
 
@@ -51,22 +52,15 @@ class StreamFramer:
     def _feed_lines(self, data: bytes) -> list[bytes]:
         if b"\0" in data:
             data = data.replace(b"\0", b"\n")
-        if self._skip_to_lf:
-            lf = data.find(b"\n")
-            if lf < 0:
-                return []
-            self._skip_to_lf = False
-            data = data[lf + 1:]
         buf = self._buf + data if self._buf else data
         lines = buf.split(b"\n")
         tail = lines.pop()
         limit = self.max_size
-        if len(tail) > limit:
-            # an unterminated line already longer than a frame may be: emit what fits
-            lines.append(tail[:limit])
-            tail = b""
-            self._skip_to_lf = True
-            self.truncated += 1
+        if len(tail) >= limit:
+            # no end in sight: what fills whole frames goes now, as syslog-ng does
+            cut = len(tail) - len(tail) % limit
+            lines.append(tail[:cut])
+            tail = tail[cut:]
         self._buf = tail
         frames: list[bytes] = []
         append = frames.append
@@ -76,8 +70,11 @@ class StreamFramer:
             if not frame:
                 continue
             if len(frame) > limit:
-                frame = frame[:limit]
+                # a line longer than a frame becomes several frames: nothing is lost
                 self.truncated += 1
+                for i in range(0, len(frame), limit):
+                    append(frame[i:i + limit])
+                continue
             append(frame)
         return frames
 
@@ -124,7 +121,7 @@ class StreamFramer:
     def close(self) -> list[bytes]:
         """At EOF: an unterminated last line is still a message (syslog-ng does the same)."""
         buf, self._buf = self._buf, b""
-        if self._mode == 1 and not self._skip_to_lf:
+        if self._mode == 1:
             buf = buf.rstrip(b"\r")
             if buf:
                 return [buf]

@@ -41,18 +41,14 @@ def test_partial_counted_frame_is_not_emitted_at_eof() -> None:
     assert framer.close() == []
 
 
-def test_long_line_is_cut_and_its_tail_dropped() -> None:
+def test_long_line_becomes_several_frames() -> None:
+    # syslog-ng's log-msg-size() on a stream: a long line is split, nothing is lost
     framer = StreamFramer(max_size=16)
-    out = framer.feed(b"x" * 40)
-    assert out == [b"x" * 16]
-    assert framer.buffered == 0
-    assert framer.feed(b"yyy\n<13>next\n") == [b"<13>next"]
-    assert framer.truncated == 1
-
-
-def test_long_complete_line_is_cut() -> None:
-    framer = StreamFramer(max_size=16)
-    assert framer.feed(b"z" * 20 + b"\nok\n") == [b"z" * 16, b"ok"]
+    assert framer.feed(b"x" * 40) == [b"x" * 16, b"x" * 16]
+    assert framer.buffered == 8
+    assert framer.feed(b"yyy\n<13>next\n") == [b"x" * 8 + b"yyy", b"<13>next"]
+    assert framer.feed(b"z" * 20 + b"\nok\n") == [b"z" * 16, b"zzzz", b"ok"]
+    assert framer.truncated == 2  # lines that were split
 
 
 def test_long_counted_frame_is_cut_across_reads() -> None:
@@ -83,7 +79,7 @@ def test_nul_ends_a_frame_crs_are_dropped_and_empty_frames_skipped() -> None:
     assert feed_all(StreamFramer(), [data[i:i + 1] for i in range(len(data))]) == expected
 
 
-def test_long_line_tail_is_dropped_up_to_a_nul() -> None:
+def test_long_line_ends_at_a_nul() -> None:
     framer = StreamFramer(max_size=8)
-    assert framer.feed(b"<13>" + b"y" * 20) == [b"<13>yyyy"]
-    assert framer.feed(b"yyy\x00<13>ok\n") == [b"<13>ok"]
+    assert framer.feed(b"<13>" + b"y" * 10) == [b"<13>yyyy"]
+    assert framer.feed(b"yyy\x00<13>ok\n") == [b"yyyyyyyy", b"y", b"<13>ok"]

@@ -15,7 +15,7 @@ import socket
 import orjson
 import pytest
 import sng
-from relayproc import RelayProcess, wait_for
+from relayproc import RelayProcess, lines_of, wait_for
 
 NOW = "2025-03-01 12:00:00"
 TEMPLATES = {
@@ -160,3 +160,37 @@ def test_relay_writes_what_syslog_ng_writes_over_tcp(tmp_path: object, protocol:
     assert not mismatches, "\n".join(
         f"{name}: {frame!r}\n  syslog-ng: {want!r}\n  relay:     {have!r}"
         for name, frame, want, have in mismatches[:10]) + f"\n({len(mismatches)} in all)"
+
+
+@pytest.mark.syslog_ng
+def test_long_lines_over_tcp_are_split_like_syslog_ng(tmp_path: object) -> None:
+    """log-msg-size(100) / max_msg_size = 100: a longer line becomes several messages."""
+    frames = [b"<13>Jan  1 00:00:00 h L1: " + b"".join(b"%04d " % i for i in range(50)),
+              b"<13>Jan  1 00:00:00 h L2: next",
+              b"<13>Jan  1 00:00:00 h L3: " + b"x" * 300]
+    template = "[$PROGRAM|$MSG]"
+    port = sng._free_port(socket.SOCK_STREAM)
+    options = sng.OPTIONS.replace("log-msg-size(65536)", "log-msg-size(100)")
+    body = (f"options {{ {options} }};\n"
+            f'source s_net {{ network(transport("tcp") ip("127.0.0.1") port({port})); }};\n'
+            f'destination d {{ file("@WORK@/out" template("{template}\\n")); }};\n'
+            "log { source(s_net); destination(d); };\n")
+    stream = b"".join(frame + b"\n" for frame in frames)
+    with sng.SyslogNg(body) as daemon:
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(stream)
+        wait_for(lambda: b"L3" in b"".join(lines_of(daemon.path("out"))), 10, "syslog-ng")
+        wait_for(lambda: len(lines_of(daemon.path("out"))) >= 8, 10, "syslog-ng")
+        daemon.stop()
+        expected = lines_of(daemon.path("out"))
+    d = str(tmp_path)
+    conf = ('[[source]]\nname = "s_net"\nlisten = "tcp://127.0.0.1:0"\nprotocol = "rfc3164"\n'
+            'max_msg_size = 100\n[[destination]]\nname = "d"\ntype = "file"\npath = "out"\n'
+            f'template = "{template}\\n"\n[[log]]\nsource = ["s_net"]\ndestination = ["d"]\n')
+    with RelayProcess(conf, d, expect_addresses=1) as relay:
+        with socket.create_connection(relay.address("s_net")) as s:
+            s.sendall(stream)
+        wait_for(lambda: len(lines_of(f"{d}/out")) >= len(expected), 10, "the relay")
+        assert relay.stop() == 0
+    assert len(expected) == 8
+    assert lines_of(f"{d}/out") == expected
