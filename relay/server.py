@@ -351,8 +351,8 @@ async def serve(config: Config, *, ready: Callable[[list[str]], None] | None = N
             loop.remove_signal_handler(sig)
         await relay.stop()
     for name, r in relay.sources.items():
-        log.info("source %s: %d received, %d errors, %d truncated", name, r.received, r.errors,
-                 r.truncated)
+        log.info("source %s: %d received, %d errors, %d truncated, %d dropped by the kernel",
+                 name, r.received, r.errors, r.truncated, r.dropped)
     for name, d in relay.destinations.items():
         log.info("destination %s: %d written, %d dropped", name, d.written, d.dropped)
     return 0

@@ -331,3 +331,22 @@ def test_shutdown_reads_datagrams_already_received(tmp_path: object) -> None:
                 s.sendto(b"<13>Jan  1 00:00:00 h p: datagram %d" % i, udp)
         assert relay.stop() == 0  # at once: what waits in the socket buffer is still read
     assert len(lines_of(f"{d}/messages.json")) == 5000
+
+
+def test_udp_losses_are_counted(tmp_path: object) -> None:
+    """UDP cannot be paused: what the kernel drops is counted, so nothing goes unseen."""
+    d = str(tmp_path)
+    conf = BASE.replace('listen = "udp://127.0.0.1:0"',
+                        'listen = "udp://127.0.0.1:0"\nso_rcvbuf = 4096')
+    n = 20000
+    with RelayProcess(conf, d, expect_addresses=3) as relay:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for i in range(n):
+                s.sendto(b"<13>Jan  1 00:00:00 h p: flood %d" % i, relay.address("s_udp"))
+        assert relay.stop() == 0
+        found = re.search(r"source s_udp: (\d+) received, \d+ errors, \d+ truncated, "
+                          r"(\d+) dropped by the kernel", relay.stderr())
+    assert found is not None
+    received, dropped = int(found.group(1)), int(found.group(2))
+    assert dropped > 0 and received + dropped == n
+    assert len(lines_of(f"{d}/messages.json")) == received

@@ -37,6 +37,7 @@ class SourceRuntime:
         self.received = 0
         self.errors = 0
         self.truncated = 0
+        self.dropped = 0  # datagrams the kernel dropped (UDP cannot be paused)
 
     def deliver(self, frames: list[bytes], peer: Peer) -> None:
         """Parse and route a batch of frames that arrived together from one peer."""

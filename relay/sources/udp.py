@@ -8,6 +8,7 @@ A datagram longer than max_msg_size is cut there, like syslog-ng's log-msg-size(
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 
 from relay.parse import Peer
@@ -63,6 +64,7 @@ class UdpReader:
             while self.runtime.received != before:
                 before = self.runtime.received
                 self._readable()
+            self.runtime.dropped += kernel_drops(self.sock)
             self.sock.close()
 
     def is_closing(self) -> bool:
@@ -83,6 +85,21 @@ async def start_udp(runtime: SourceRuntime) -> tuple[UdpReader, list[str]]:
     sock.setblocking(False)
     host, port = sock.getsockname()[:2]
     return UdpReader(runtime, sock), [f"udp://{host}:{port}"]
+
+
+def kernel_drops(sock: socket.socket) -> int:
+    """Datagrams the kernel dropped for this socket (its receive buffer was full)."""
+    try:
+        inode = str(os.fstat(sock.fileno()).st_ino)
+        for table in ("/proc/net/udp", "/proc/net/udp6"):
+            with open(table) as f:
+                for line in f:
+                    fields = line.split()
+                    if len(fields) > 12 and fields[9] == inode:
+                        return int(fields[-1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def set_rcvbuf(sock: socket.socket, size: int) -> None:
