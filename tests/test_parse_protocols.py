@@ -116,6 +116,26 @@ COMMON_SHAPES = [
     (b"<14>Oct 11 22:14:15. host1 app: a dot alone", "rfc3164"),
     (b"Jun 14 15:16:01 combo sshd(pam_unix)[19939]: no PRI", "rfc3164"),
     (b"2024-01-02T03:04:05.123+02:00 host1 prog[12]: ISO, no PRI", "auto"),
+    (b"<38>Nov 21 05:20:13 prog[1234]: no hostname before the program", "rfc3164"),
+    (b"<38>Nov 21 05:20:13 prog: no hostname, no pid", "auto"),
+    (b"<38>Nov 21 05:20:13 beef: an IPv6-like hostname", "rfc3164"),
+    (b"<38>Nov 21 05:20:13 beefs: too long for IPv6", "rfc3164"),
+    (b"<38>Nov 21 05:20:13 2024[1]: a year, then a pid", "rfc3164"),
+    (b"<38>Nov 21 05:20:13 2024\tx[1]: a LinkSys stamp", "rfc3164"),
+    (b"<38>Nov 21 05:20:13 last[1]: not repeated", "rfc3164"),
+    (b"<189>123: *Mar  1 00:00:01.123: %SYS-5-CONFIG_I: Configured from console", "rfc3164"),
+    (b"<189>: .Mar  1 00:00:01: %SYS-5-CONFIG_I: empty sequence, synced", "auto"),
+    (b"<189>45: Mar  1 00:00:01 r1 %SYS-5-CONFIG_I: a sequence, a hostname", "rfc3164"),
+    (b"<189>45:  Mar  1 00:00:01 r1 %SYS-5-CONFIG_I: two spaces", "rfc3164"),
+    (b"<189>*Xyz  1 00:00:01: %SYS-5-CONFIG_I: no month", "rfc3164"),
+    (b"<166>Jan 05 2024 10:00:00 fw01 : %ASA-6-302013: Built outbound TCP connection 1",
+     "rfc3164"),
+    (b"<166>Jan 05 2024 10:00:00: %ASA-6-302013: PIX stamp, a colon, no hostname", "auto"),
+    (b"<166>Jan  5 1999 23:59:60 fw01 %ASA-6-302013: leap second", "rfc3164"),
+    (b"<166>Jan 05 2024 10:00:00:: fw01 : two colons", "rfc3164"),
+    (b"<166>Jan 05 2024 10:00:00 fw01  : two spaces", "rfc3164"),
+    (b"<166>Jan 05 2024 10:00:00 fw01 [9]: a pid alone", "rfc3164"),
+    (b"<166>Jan 05 2024 10:00:00 : empty host", "rfc3164"),
     (b'<28>1 2024-01-06T06:25:00.000001+00:00 ns2 named 65832 - [origin@32473 ip="192.0.2.1"'
      b' software="relay-bench"] client query denied', "rfc5424"),
     (b"<190>1 2024-01-06T06:25:00Z web-01 nginx - - - GET / 200", "auto"),
@@ -124,6 +144,12 @@ COMMON_SHAPES = [
     (b"<14>1 2003-10-11T22:14:15.123456+05:45 h app 1 - - \xef\xbb\xbfBOM \xff", "rfc5424"),
     (b"<14>1 2003-02-30T25:61:61+00:00 h app 1 - - normalized by mktime", "auto"),
     (b"<14>1 2003-10-11T22:14:15+00:00 h app 1 - [a b=\"c\\\"d\"] escaped", "rfc5424"),
+    (b"<14>1 2003-10-11T22:14:15+00:00 h app 1 - [a b=\"\\\\\\x\\]\"] escapes", "auto"),
+    (b"<14>1 2003-10-11T22:14:15+00:00 h app 1 - [a b=\"x\\\"] end in an escape", "auto"),
+    (b"<14>1 2003-10-11T22:14:15+00:00 h app 1 - [a b=\"x\\", "rfc5424"),
+    (b"<14>1 2003-10-11T22:14:15 h app 1 - - no zone", "rfc5424"),
+    (b"<14>1 2003-10-11T22:14:15.25 h app 1 - [a b=\"1\"] no zone", "auto"),
+    (b"<14>1 2003-10-11T22:14:15+02:001 h app 1 - - digit after the zone", "auto"),
     (b"<14>1 2003-10-11T22:14:15+00:00 h:1 app 1 - - colon in the host", "rfc5424"),
     (b"<14>1 2003-10-11T22:14:15+00:00 h app 1 - -x", "rfc5424"),
     (b"<14>1 2003-10-11T22:14:15+00:00 \x00 app 1 - - NUL host", "auto"),
@@ -146,7 +172,8 @@ def test_common_shape_fast_path_agrees_with_the_general_path(
 
 
 _PIECES = [b" ", b":", b"[", b"]", b"-", b"=", b'"', b"\\", b"0", b"9", b"T", b"Z", b"+",
-           b"\xef\xbb\xbf", b"\xff", b"\x00", b"\n", b"\t", b"@", b".", b"Message ", b"2024 "]
+           b"\xef\xbb\xbf", b"\xff", b"\x00", b"\n", b"\t", b"@", b".", b"Message ", b"2024 ",
+           b"*", b"a", b"12: ", b"last ", b"Jan 05 2024 "]
 
 
 @settings(max_examples=300, deadline=None)
@@ -206,3 +233,16 @@ def test_a_host_that_starts_with_nul_is_the_sender(
 def test_the_error_mark_is_placed_by_byte(frame: bytes, message: str) -> None:
     msg = Parser("auto", "s", pid=1).parse(frame, UDP, NOW)
     assert msg.values["MESSAGE"] == "Error processing log message: " + message
+
+
+@pytest.mark.parametrize("escape", [b"", b"\\\\", b'\\"'])
+@pytest.mark.parametrize("length", [16383, 16384, 40000])
+def test_long_sd_values_are_cut_alike_on_both_paths(escape: bytes, length: int) -> None:
+    frame = (b'<14>1 2003-10-11T22:14:15Z h app 1 - [a b="' + escape + "é".encode() * length
+             + b'" c="' + escape + b'x"] long')
+    fast = Parser("auto", "s").parse(frame, UDP, NOW)
+    general_parser = Parser("auto", "s")
+    general_parser._common = general_parser._common_5424 = False
+    general = general_parser.parse(frame, UDP, NOW)
+    assert fast.values == general.values and list(fast.values) == list(general.values)
+    assert fast.values["MESSAGE"] == "long"

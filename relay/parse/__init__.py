@@ -26,12 +26,20 @@ our process id, PRI syslog.err, stamped with the receive time, flagged local.
 from __future__ import annotations
 
 import os
+import re
 import socket
 from typing import NamedTuple
 
 from relay.message import FLAG_LOCAL, LogMessage, tag_id
 from relay.parse.json import parse_json
-from relay.parse.rfc3164 import COMMON, COMMON_ISO, COMMON_PRI, RECEIVE, parse_rfc3164
+from relay.parse.rfc3164 import (
+    COMMON,
+    COMMON_EXTRA,
+    COMMON_ISO,
+    COMMON_PRI,
+    RECEIVE,
+    parse_rfc3164,
+)
 from relay.parse.rfc5424 import COMMON as COMMON_5424
 from relay.parse.rfc5424 import NOT_5424, OK, parse_rfc5424
 from relay.parse.rfc5424 import parse_common as parse_common_5424
@@ -177,18 +185,29 @@ class Parser:
                 msg.flags = FLAG_LOCAL if proto == 0 else 0
                 msg.seqnum = 0
                 return msg
-        msg = LogMessage()
-        msg.recvd_sec = sec
-        msg.recvd_usec = ns // 1000
-        msg.recvd_gmtoff = now.gmtoff
         local = peer.proto == 0
+        # (the shapes below exclude each other: the order only saves time)
         if self._common_5424:
             m = COMMON_5424.match(s)
             if m is not None:
+                msg = LogMessage()
+                msg.recvd_sec = sec
+                msg.recvd_usec = ns // 1000
+                msg.recvd_gmtoff = now.gmtoff
                 parse_common_5424(msg, s, m)
                 if local:
                     msg.flags |= FLAG_LOCAL
                 return self._finish(msg, peer)
+        if self._common:
+            m = COMMON_EXTRA.match(s)
+            if m is not None:
+                extra = self._common_extra(s, m, peer, sec, ns)
+                if extra is not None:
+                    return extra
+        msg = LogMessage()
+        msg.recvd_sec = sec
+        msg.recvd_usec = ns // 1000
+        msg.recvd_gmtoff = now.gmtoff
         n = len(s)
         kind = self._kind
         if kind == "rfc3164" or kind == "auto" or kind == "rfc5424":
@@ -216,6 +235,53 @@ class Parser:
         if local:
             msg.flags |= FLAG_LOCAL
         return self._finish(msg, peer)
+
+    def _common_extra(self, s: str, m: re.Match[str], peer: Peer, sec: int,
+                      ns: int) -> LogMessage | None:
+        """The message of a COMMON_EXTRA match, or None when its stamp has no month."""
+        pri, seq, mark, stamp, fraction, pix, host, hdr, program, pid = m.groups()
+        now = RECEIVE
+        if stamp is None:
+            stamp = pix
+            usec = 0
+        else:
+            usec = int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0
+        found = now.stamps.get(stamp) or now.stamp_of_common(stamp)
+        if found is None:
+            return None
+        source_ip, host_from, proto, dest_ip, dest_port = peer
+        msg = _new_message(LogMessage)
+        # (in the order the general path sets them)
+        values = msg.values = {}
+        if seq is not None:
+            values[".SDATA.meta.sequenceId"] = seq
+        if mark is not None:
+            values[".SDATA.timeQuality.isSynced"] = "0" if mark == "*" else "1"
+        values["PROGRAM"] = program
+        if pid is not None:
+            values["PID"] = pid
+        values["LEGACY_MSGHDR"] = hdr
+        if host is not None:
+            values["HOST"] = host if self.keep_hostname else host_from
+        values["MESSAGE"] = s[m.end():]
+        values["HOST_FROM"] = host_from
+        if host is None:
+            values["HOST"] = host_from
+        values["SOURCE"] = self.source
+        msg.pri = COMMON_PRI[pri]
+        msg.stamp_sec, msg.stamp_gmtoff = found
+        msg.stamp_usec = usec
+        msg.recvd_sec = sec
+        msg.recvd_usec = ns // 1000
+        msg.recvd_gmtoff = now.gmtoff
+        msg.tags = [self._tag]
+        msg.source_ip = source_ip
+        msg.proto = proto
+        msg.dest_ip = dest_ip
+        msg.dest_port = dest_port
+        msg.flags = FLAG_LOCAL if proto == 0 else 0
+        msg.seqnum = 0
+        return msg
 
     def _finish(self, msg: LogMessage, peer: Peer) -> LogMessage:
         values = msg.values

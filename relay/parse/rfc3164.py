@@ -74,6 +74,28 @@ COMMON_ISO = re.compile(
     r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:\x00]{1,63}) "
     r"(([^ \[:\x00]+)(?:\[([^ \]:]*)\])?: )"
 )
+# Further shapes, parsed in one match when COMMON and COMMON_ISO missed:
+#   ["<" PRI ">"] [*DIGIT ":" SP] ["*" / "."] (BSD-STAMP [frac] / PIX-STAMP) [":"] SP
+#   [HOSTNAME SP] PROGRAM ["[" PID "]"] ":" SP
+# i.e. a Cisco sequence number and time mark, a PIX/ASA stamp "MMM DD YYYY HH:MM:SS", an
+# empty PROGRAM after a hostname (ASA's "fw01 : %ASA-..."), or no hostname at all.  Each
+# piece is taken whenever the general path would take it (so the regex cannot skip one
+# and still match), and a word is left without a hostname only where scan_hostname finds
+# none: it ends at "[", or at ":" without looking like IPv6 (1 to 4 hex digits, then ":",
+# make the hostname "beef:").  Wider spacing, a LinkSys year, "Message " or "last " after
+# the stamp take the general path, as above.
+# (Giving back a PRI, a sequence id or a time mark can never lead to a match, as no stamp
+# starts with "<", a digit, "*" or ".": the atomic group only fails sooner.)
+# Groups: PRI, sequence id, time mark, BSD stamp, its fraction, PIX stamp, HOSTNAME,
+# LEGACY_MSGHDR, PROGRAM, PID.
+COMMON_EXTRA = re.compile(
+    r"(?>(?:<([0-9]{1,3})>)?(?:([0-9]*+): )?([*.])?)"
+    r"(?:([A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9])(?:[.,]([0-9]{1,6}))?"
+    r"|([A-Z][a-z][a-z] [ 0-9][0-9] [0-9]{4} [0-9][0-9]:[0-9][0-9]:[0-9][0-9])):? "
+    r"(?![0-9]{4}[ \t\n\v\f\r])"
+    r"(?:(?!(?:Message|last) )([^ \[:\x00]{1,63}) )?"
+    r"(((?(7)[^ \[:\x00]*|(?![0-9a-fA-F]{1,4}:)[^ \[:\x00]+))(?:\[([^ \]:]*)\])?: )"
+)
 #: PRI text of the common shape -> its number; None (no PRI at all) -> user.notice, the
 #: default syslog-ng gives such a line (public log data sets are mostly stored that way)
 COMMON_PRI: dict[str | None, int] = {
@@ -114,17 +136,26 @@ class ReceiveSecond:
             self.stamps = stamps
 
     def stamp_of_common(self, stamp: str) -> tuple[int, int] | None:
-        """(seconds, offset) of the stamp text of a COMMON match, or None if no month."""
+        """(seconds, offset) of the stamp text of a COMMON match, or None if no month.
+
+        Also takes the PIX/ASA stamps of COMMON_EXTRA, "MMM DD YYYY HH:MM:SS", which carry
+        their year (and so do not depend on the receive second; they share the map).
+        """
         stamps = self.stamps
         if len(stamps) > 4096:
             stamps.clear()
         mon = MONTH_BY_LOWER.get(stamp[:3].lower(), -1)
         found: tuple[int, int] | None = None
         if mon >= 0 and self.sec is not None:
-            day, hour, minute, sec = int(stamp[4:6]), int(stamp[7:9]), int(stamp[10:12]), \
-                int(stamp[13:15])
-            w = Wall(0, -1, mon, day, hour, minute, sec, 0, None)
-            found = to_unix(w, guess_year(mon, self.sec))
+            if len(stamp) == 20:
+                year = int(stamp[7:11])
+                w = Wall(0, year, mon, int(stamp[4:6]), int(stamp[12:14]), int(stamp[15:17]),
+                         int(stamp[18:20]), 0, None)
+                found = to_unix(w, year)
+            else:
+                w = Wall(0, -1, mon, int(stamp[4:6]), int(stamp[7:9]), int(stamp[10:12]),
+                         int(stamp[13:15]), 0, None)
+                found = to_unix(w, guess_year(mon, self.sec))
         stamps[stamp] = found
         return found
 
@@ -265,5 +296,5 @@ def parse_rfc3164(msg: LogMessage, s: str, i: int, n: int, recvd_sec: int, local
     values["MESSAGE"] = s[i:n]
 
 
-__all__ = ["COMMON", "COMMON_ISO", "COMMON_PRI", "RECEIVE", "ReceiveSecond", "parse_rfc3164",
-           "parse_tag", "scan_hostname"]
+__all__ = ["COMMON", "COMMON_EXTRA", "COMMON_ISO", "COMMON_PRI", "RECEIVE", "ReceiveSecond",
+           "parse_rfc3164", "parse_tag", "scan_hostname"]
