@@ -139,21 +139,28 @@ def parse_sd(msg: LogMessage, s: str, i: int, n: int) -> tuple[int, bool]:
 
 
 # The common shape, parsed in one match (the general path below takes everything else):
-#   "<" PRI ">1" SP DATE "T" TIME ["." 1*6DIGIT] ("Z" / ("+" / "-") HH ":" MM) SP
+#   "<" PRI ">1" SP DATE "T" TIME ["." 1*6DIGIT] ["Z" / ("+" / "-") HH ":" MM] SP
 #   HOSTNAME SP APP-NAME SP PROCID SP MSGID SP ("-" / 1*SD-ELEMENT) (SP / end)
-# with ASCII header fields short enough that no limit cuts them (HOSTNAME without ":"),
-# SD names of at most 32 characters and SD values without escapes.
+# with ASCII header fields short enough that no limit cuts them (HOSTNAME without ":")
+# and SD names of at most 32 characters; a zone may be missing (the local one then).  A
+# backslash in an SD value pairs with the character after it, as in parse_sd.
 _SD_NAME = r"[!#-<>-\\^-~]{1,32}"  # PRINTUSASCII but '=', ']' and '"'
-_SD_VALUE = r'[^"\\\]]{0,16383}'
+_SD_VALUE = r'[^"\\\]]*+(?:\\[\s\S][^"\\\]]*+)*+'
 COMMON = re.compile(
     r"<([0-9]{1,3})>1 "
     r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,6}))?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2}) "
+    r"(Z|[+-][0-9]{2}:[0-9]{2})? "
     r"([^ \[:]{1,63}) ([!-~]{1,48}) ([!-~]{1,128}) ([!-~]{1,32}) "
     rf'(-|(?:\[{_SD_NAME}(?: {_SD_NAME}="{_SD_VALUE}")*\])+)(?= |\Z)'
 )
 _SD_ELEMENT = re.compile(rf'\[({_SD_NAME})((?: {_SD_NAME}="{_SD_VALUE}")*)\]')
 _SD_PARAM = re.compile(rf' ({_SD_NAME})="({_SD_VALUE})"')
+_SD_ESCAPED = re.compile(r'\\(["\\\]])')
+
+
+def _escaped_char(m: re.Match[str]) -> str:
+    return m[1]
+
 
 
 def parse_common(msg: LogMessage, s: str, m: re.Match[str]) -> None:
@@ -174,11 +181,17 @@ def parse_common(msg: LogMessage, s: str, m: re.Match[str]) -> None:
     if msgid != "-":
         values["MSGID"] = msgid
     if sd != "-":
+        # (values with escapes, or long enough to be cut, only in a long or escaped SD)
+        plain = len(sd) <= SD_VALUE_MAX // 4 and "\\" not in sd
         for element in _SD_ELEMENT.finditer(sd):
             sd_id, params = element.groups()
             if params:
                 prefix = ".SDATA." + sd_id + "."
                 for name, value in _SD_PARAM.findall(params):
+                    if not plain:
+                        value = _SD_ESCAPED.sub(_escaped_char, value)
+                        if len(value) > SD_VALUE_MAX // 4:
+                            value = _cut_bytes(value, SD_VALUE_MAX)
                     values[prefix + name] = value
             else:
                 values[".SDATA." + sd_id] = ""
