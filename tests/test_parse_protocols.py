@@ -136,6 +136,18 @@ COMMON_SHAPES = [
     (b"<166>Jan 05 2024 10:00:00 fw01  : two spaces", "rfc3164"),
     (b"<166>Jan 05 2024 10:00:00 fw01 [9]: a pid alone", "rfc3164"),
     (b"<166>Jan 05 2024 10:00:00 : empty host", "rfc3164"),
+    (b"<166>%ASA-6-302013: Built outbound TCP connection 1", "rfc3164"),
+    (b"<13>prog[12]: no stamp", "auto"),
+    (b"<0>kernel[1]: no stamp, the kernel facility", "rfc3164"),
+    (b"<13>12: *: a sequence, a mark, no program", "rfc3164"),
+    (b"<13>ab cd efghijklmnopqrstuvwxyz: a stamp scanner starts", "rfc3164"),
+    (b"<13>abcd-ef-ghijklmnopqrstuvwxyz: an ISO scanner starts", "rfc3164"),
+    (b"<1234>prog: a long PRI", "rfc3164"),
+    (b"<>prog: an empty PRI", "auto"),
+    (b"<1x>prog: a bad PRI", "rfc3164"),
+    (b"prog: no PRI, no stamp", "rfc3164"),
+    (b"<13>1: x", "auto"),
+    (b"<13>01: x", "auto"),
     (b'<28>1 2024-01-06T06:25:00.000001+00:00 ns2 named 65832 - [origin@32473 ip="192.0.2.1"'
      b' software="relay-bench"] client query denied', "rfc5424"),
     (b"<190>1 2024-01-06T06:25:00Z web-01 nginx - - - GET / 200", "auto"),
@@ -173,7 +185,7 @@ def test_common_shape_fast_path_agrees_with_the_general_path(
 
 _PIECES = [b" ", b":", b"[", b"]", b"-", b"=", b'"', b"\\", b"0", b"9", b"T", b"Z", b"+",
            b"\xef\xbb\xbf", b"\xff", b"\x00", b"\n", b"\t", b"@", b".", b"Message ", b"2024 ",
-           b"*", b"a", b"12: ", b"last ", b"Jan 05 2024 "]
+           b"*", b"a", b"12: ", b"last ", b"Jan 05 2024 ", b"<", b">", b"<0>", b"beef"]
 
 
 @settings(max_examples=300, deadline=None)

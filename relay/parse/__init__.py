@@ -36,6 +36,7 @@ from relay.parse.rfc3164 import (
     COMMON,
     COMMON_EXTRA,
     COMMON_ISO,
+    COMMON_NO_STAMP,
     COMMON_PRI,
     RECEIVE,
     parse_rfc3164,
@@ -50,6 +51,8 @@ DEFAULT_PRI = 13  # user.notice, syslog-ng's default when a frame has no PRI
 _ERROR_PRI = 43  # syslog.err
 _DIGITS = frozenset("0123456789")
 _new_message = object.__new__
+#: PRI texts of the kernel facility, whose local messages without a stamp are "kernel"'s
+_KERNEL_PRI = frozenset(text for text, pri in COMMON_PRI.items() if pri & 0x3F8 == 0)
 
 
 class Peer(NamedTuple):
@@ -204,6 +207,11 @@ class Parser:
                 extra = self._common_extra(s, m, peer, sec, ns)
                 if extra is not None:
                     return extra
+            else:
+                m = COMMON_NO_STAMP.match(s)
+                # (a local kernel message without a stamp is the general path's)
+                if m is not None and (not local or m[1] not in _KERNEL_PRI):
+                    return self._common_no_stamp(s, m, peer, sec, ns)
         msg = LogMessage()
         msg.recvd_sec = sec
         msg.recvd_usec = ns // 1000
@@ -249,6 +257,21 @@ class Parser:
         found = now.stamps.get(stamp) or now.stamp_of_common(stamp)
         if found is None:
             return None
+        return self._header_message(s, m.end(), peer, sec, ns, pri, seq, mark, found, usec,
+                                    host, hdr, program, pid)
+
+    def _common_no_stamp(self, s: str, m: re.Match[str], peer: Peer, sec: int,
+                         ns: int) -> LogMessage:
+        """The message of a COMMON_NO_STAMP match: stamped with the receive time."""
+        pri, seq, mark, hdr, program, pid = m.groups()
+        return self._header_message(s, m.end(), peer, sec, ns, pri, seq, mark,
+                                    (sec, RECEIVE.gmtoff), ns // 1000, None, hdr, program, pid)
+
+    def _header_message(self, s: str, end: int, peer: Peer, sec: int, ns: int,
+                        pri: str | None, seq: str | None, mark: str | None,
+                        found: tuple[int, int], usec: int, host: str | None, hdr: str,
+                        program: str, pid: str | None) -> LogMessage:
+        """The message of an RFC 3164 header read in one match, MESSAGE from ``end``."""
         source_ip, host_from, proto, dest_ip, dest_port = peer
         msg = _new_message(LogMessage)
         # (in the order the general path sets them)
@@ -263,7 +286,7 @@ class Parser:
         values["LEGACY_MSGHDR"] = hdr
         if host is not None:
             values["HOST"] = host if self.keep_hostname else host_from
-        values["MESSAGE"] = s[m.end():]
+        values["MESSAGE"] = s[end:]
         values["HOST_FROM"] = host_from
         if host is None:
             values["HOST"] = host_from
@@ -273,7 +296,7 @@ class Parser:
         msg.stamp_usec = usec
         msg.recvd_sec = sec
         msg.recvd_usec = ns // 1000
-        msg.recvd_gmtoff = now.gmtoff
+        msg.recvd_gmtoff = RECEIVE.gmtoff
         msg.tags = [self._tag]
         msg.source_ip = source_ip
         msg.proto = proto

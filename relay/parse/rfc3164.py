@@ -96,6 +96,17 @@ COMMON_EXTRA = re.compile(
     r"(?:(?!(?:Message|last) )([^ \[:\x00]{1,63}) )?"
     r"(((?(7)[^ \[:\x00]*|(?![0-9a-fA-F]{1,4}:)[^ \[:\x00]+))(?:\[([^ \]:]*)\])?: )"
 )
+# Headers without a stamp, parsed in one match when the shapes above missed:
+#   ["<" PRI ">"] [*DIGIT ":" SP] ["*" / "."] PROGRAM ["[" PID "]"] ":" SP
+# (ASA's "%ASA-6-302013: ..." without "logging timestamp").  Where a stamp scanner could
+# start (SP at 3 and 6, or "-" at 4 and 7) the general path decides.  A "<" that opens
+# no PRI of up to three digits ("<1234>", "<>", "<x>") is the general path's too.
+# Groups: PRI, sequence id, time mark, LEGACY_MSGHDR, PROGRAM, PID.
+COMMON_NO_STAMP = re.compile(
+    r"(?>(?:<([0-9]{1,3})>|(?!<))(?:([0-9]*+): )?([*.])?)"
+    r"(?!(?s:.{3} .{2} |.{4}-.{2}-))"
+    r"(([^ \[:\x00]*)(?:\[([^ \]:]*)\])?: )"
+)
 #: PRI text of the common shape -> its number; None (no PRI at all) -> user.notice, the
 #: default syslog-ng gives such a line (public log data sets are mostly stored that way)
 COMMON_PRI: dict[str | None, int] = {
@@ -296,5 +307,5 @@ def parse_rfc3164(msg: LogMessage, s: str, i: int, n: int, recvd_sec: int, local
     values["MESSAGE"] = s[i:n]
 
 
-__all__ = ["COMMON", "COMMON_EXTRA", "COMMON_ISO", "COMMON_PRI", "RECEIVE", "ReceiveSecond",
-           "parse_rfc3164", "parse_tag", "scan_hostname"]
+__all__ = ["COMMON", "COMMON_EXTRA", "COMMON_ISO", "COMMON_NO_STAMP", "COMMON_PRI", "RECEIVE",
+           "ReceiveSecond", "parse_rfc3164", "parse_tag", "scan_hostname"]
