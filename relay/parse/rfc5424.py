@@ -153,8 +153,9 @@ COMMON = re.compile(
     r"([^ \[:]{1,63}) ([!-~]{1,48}) ([!-~]{1,128}) ([!-~]{1,32}) "
     rf'(-|(?:\[{_SD_NAME}(?: {_SD_NAME}="{_SD_VALUE}")*\])+)(?= |\Z)'
 )
-_SD_ELEMENT = re.compile(rf'\[({_SD_NAME})((?: {_SD_NAME}="{_SD_VALUE}")*)\]')
-_SD_PARAM = re.compile(rf' ({_SD_NAME})="({_SD_VALUE})"')
+# The pieces of an SD that COMMON matched, in order: an SD-ID (with "]" when the element
+# has no params) or one SD-PARAM; the "]" closing an element with params is skipped.
+_SD_PIECE = re.compile(rf'\[({_SD_NAME})(\]?)| ({_SD_NAME})="({_SD_VALUE})"')
 _SD_ESCAPED = re.compile(r'\\(["\\\]])')
 
 
@@ -183,18 +184,18 @@ def parse_common(msg: LogMessage, s: str, m: re.Match[str]) -> None:
     if sd != "-":
         # (values with escapes, or long enough to be cut, only in a long or escaped SD)
         plain = len(sd) <= SD_VALUE_MAX // 4 and "\\" not in sd
-        for element in _SD_ELEMENT.finditer(sd):
-            sd_id, params = element.groups()
-            if params:
+        prefix = ""
+        for sd_id, closed, name, value in _SD_PIECE.findall(sd):
+            if sd_id:
                 prefix = ".SDATA." + sd_id + "."
-                for name, value in _SD_PARAM.findall(params):
-                    if not plain:
-                        value = _SD_ESCAPED.sub(_escaped_char, value)
-                        if len(value) > SD_VALUE_MAX // 4:
-                            value = _cut_bytes(value, SD_VALUE_MAX)
-                    values[prefix + name] = value
+                if closed:
+                    values[".SDATA." + sd_id] = ""
             else:
-                values[".SDATA." + sd_id] = ""
+                if not plain:
+                    value = _SD_ESCAPED.sub(_escaped_char, value)
+                    if len(value) > SD_VALUE_MAX // 4:
+                        value = _cut_bytes(value, SD_VALUE_MAX)
+                values[prefix + name] = value
     i = m.end() + 1
     if i < len(s) and s[i] == "\ufeff":
         msg.flags |= FLAG_UTF8
