@@ -298,7 +298,7 @@ queue_bytes = "1MiB"
 source = ["s_tcp"]
 destination = ["d_fifo"]
 """
-    n = 60_000  # about 20 MB of JSON: far more than the 1 MiB the destination may hold
+    n = 100_000  # about 24 MB sent: more than the kernels and the 1 MiB queue can hold
     sent = threading.Event()
     with RelayProcess(conf, d, expect_addresses=1) as relay:
         sock = socket.create_connection(relay.address("s_tcp"))
