@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import relay.macros
-from relay.parse import Peer
+from relay.message import LogMessage
+from relay.parse import Parser, Peer
 from relay.parse.stamp import reset_caches
 
 RECEIVED_NS = 1740830400 * 1_000_000_000  # 2025-03-01 12:00:00 UTC
@@ -39,3 +40,8 @@ def held_utc(now_ns: int = RECEIVED_NS) -> Iterator[None]:
             os.environ["TZ"] = old_tz
         time.tzset()
         reset_caches()
+
+
+def parse_at(frame: bytes, peer: Peer = PEER, protocol: str = "rfc3164") -> LogMessage:
+    """FRAME as a source named s_net received it at the recording's instant."""
+    return Parser(protocol, "s_net").parse(frame, peer, RECEIVED_NS)

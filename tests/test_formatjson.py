@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from fixedclock import RECEIVED_NS, held_utc
+from fixedclock import RECEIVED_NS, held_utc, parse_at
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -32,7 +32,7 @@ def utc() -> Iterator[None]:
 
 
 def parse(frame: bytes = LINE, protocol: str = "rfc3164") -> LogMessage:
-    return Parser(protocol, "s_net").parse(frame, PEER, RECEIVED_NS)
+    return parse_at(frame, PEER, protocol)
 
 
 def render_settled(template: Template, msg: LogMessage) -> bytes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fixedclock import RECEIVED_NS, held_utc
+from fixedclock import RECEIVED_NS, held_utc, parse_at
 
 from relay.errors import TemplateError
 from relay.message import LogMessage
@@ -26,7 +26,7 @@ def utc() -> Iterator[None]:
 
 
 def parse(frame: bytes = LINE) -> LogMessage:
-    return Parser("rfc3164", "s_net").parse(frame, PEER, RECEIVED_NS)
+    return parse_at(frame, PEER)
 
 
 def render(text: str, msg: LogMessage | None = None, *, escapes: bool = False) -> str:
