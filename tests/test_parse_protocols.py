@@ -176,7 +176,8 @@ def test_common_shape_fast_path_agrees_with_the_general_path(
     parser = Parser(protocol, "s", keep_hostname=keep_hostname)
     fast = parser.parse(frame, peer, NOW + 12345)
     general_parser = Parser(protocol, "s", keep_hostname=keep_hostname)
-    general_parser._common = general_parser._common_5424 = False
+    general_parser._one_match = None
+    general_parser._common_5424 = False
     general = general_parser.parse(frame, peer, NOW + 12345)
     for name in LogMessage.__slots__:
         assert getattr(fast, name) == getattr(general, name), name
@@ -202,7 +203,8 @@ def test_fast_paths_agree_with_the_general_path_on_edited_frames(
     now = NOW + day * 86400 * 10**9
     fast = Parser(protocol, "s").parse(bytes(frame), UDP, now)
     general_parser = Parser(protocol, "s")
-    general_parser._common = general_parser._common_5424 = False
+    general_parser._one_match = None
+    general_parser._common_5424 = False
     general = general_parser.parse(bytes(frame), UDP, now)
     for name in LogMessage.__slots__:
         assert getattr(fast, name) == getattr(general, name), name
@@ -254,7 +256,8 @@ def test_long_sd_values_are_cut_alike_on_both_paths(escape: bytes, length: int) 
              + b'" c="' + escape + b'x"] long')
     fast = Parser("auto", "s").parse(frame, UDP, NOW)
     general_parser = Parser("auto", "s")
-    general_parser._common = general_parser._common_5424 = False
+    general_parser._one_match = None
+    general_parser._common_5424 = False
     general = general_parser.parse(frame, UDP, NOW)
     assert fast.values == general.values and list(fast.values) == list(general.values)
     assert fast.values["MESSAGE"] == "long"

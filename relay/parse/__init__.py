@@ -26,56 +26,16 @@ our process id, PRI syslog.err, stamped with the receive time, flagged local.
 from __future__ import annotations
 
 import os
-import re
-import socket
-from typing import NamedTuple
 
+from relay.facts.names import DEFAULT_PRI, ERROR_PRI, PROTOCOLS
 from relay.message import FLAG_LOCAL, LogMessage, tag_id
 from relay.parse.json import parse_json
-from relay.parse.rfc3164 import (
-    COMMON,
-    COMMON_EXTRA,
-    COMMON_ISO,
-    COMMON_NO_STAMP,
-    COMMON_PRI,
-    RECEIVE,
-    parse_rfc3164,
-)
+from relay.parse.peer import Peer, local_peer
+from relay.parse.rfc3164 import OneMatch, parse_rfc3164
 from relay.parse.rfc5424 import COMMON as COMMON_5424
 from relay.parse.rfc5424 import NOT_5424, OK, parse_rfc5424
 from relay.parse.rfc5424 import parse_common as parse_common_5424
-from relay.parse.stamp import common_iso
-
-PROTOCOLS = frozenset({"auto", "rfc3164", "rfc5424", "json", "raw"})
-DEFAULT_PRI = 13  # user.notice, syslog-ng's default when a frame has no PRI
-_ERROR_PRI = 43  # syslog.err
-_DIGITS = frozenset("0123456789")
-_new_message = object.__new__
-#: PRI texts of the kernel facility, whose local messages without a stamp are "kernel"'s
-_KERNEL_PRI = frozenset(text for text, pri in COMMON_PRI.items() if pri & 0x3F8 == 0)
-
-
-class Peer(NamedTuple):
-    """Where frames came from: one per connection, or per UDP sender address.
-
-    For local sources (unix sockets, stdin, pipes) syslog-ng has no IP address: pass
-    ``local_peer()``, whose SOURCEIP is "127.0.0.1" (what syslog-ng prints for a non-IP
-    sender), HOST_FROM the short local host name and PROTO 0.  PROTO 0 is also what marks
-    a message as local (syslog-ng's LP_LOCAL): such messages take SEQNUM from the
-    destination's counter, and a kernel-facility message without a stamp gets PROGRAM
-    "kernel".
-    """
-
-    source_ip: str  # SOURCEIP
-    host_from: str  # HOST_FROM: with use_dns(no), the sender's address
-    proto: int  # PROTO: 17 udp, 6 tcp, 0 unix/stdin
-    dest_ip: str = ""  # DESTIP (syslog-ng prints "127.0.0.1" when there is none)
-    dest_port: int = 0  # DESTPORT
-
-
-def local_peer() -> Peer:
-    """The peer of a local source (unix socket, stdin)."""
-    return Peer("127.0.0.1", socket.gethostname().split(".", 1)[0], 0)
+from relay.parse.stamp import RECEIVE
 
 
 def parse_pri(s: str) -> tuple[int, int]:
@@ -117,7 +77,7 @@ class Parser:
     the PID written into "Error processing log message" messages (default: ours).
     """
 
-    __slots__ = ("protocol", "source", "keep_hostname", "pid", "_tag", "_kind", "_common",
+    __slots__ = ("protocol", "source", "keep_hostname", "pid", "_tag", "_one_match",
                  "_common_5424")
 
     def __init__(
@@ -131,9 +91,9 @@ class Parser:
         self.pid = str(os.getpid() if pid is None else pid)
         self._tag = ".source." + source
         tag_id(self._tag)
-        self._kind = protocol
-        # RFC 3164 may come: try the common shape first
-        self._common = protocol in ("rfc3164", "auto")
+        # RFC 3164 may come: try its common shapes first
+        self._one_match = (OneMatch(source, self._tag, keep_hostname)
+                           if protocol in ("rfc3164", "auto") else None)
         self._common_5424 = protocol in ("rfc5424", "auto")
 
     def parse(self, frame: bytes, peer: Peer, recvd_ns: int) -> LogMessage:
@@ -145,84 +105,35 @@ class Parser:
         if frame and (frame[-1] == 10 or frame[-1] == 0):
             frame = frame.rstrip(b"\n\x00")
         s = frame.decode("utf-8", "surrogateescape")
-        if self._common:
-            m = COMMON.match(s)
-            if m is not None:
-                pri, stamp, fraction, host, hdr, program, pid = m.groups()
-                # (None: new, or no month, which is cheap to find again)
-                found = now.stamps.get(stamp) or now.stamp_of_common(stamp)
-                usec = int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0
-            else:
-                m = COMMON_ISO.match(s)
-                if m is not None:
-                    pri, stamp, fraction, zone, host, hdr, program, pid = m.groups()
-                    found = common_iso(stamp, zone)
-                    usec = int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0
-            if m is not None and found is not None:
-                # the whole message in one go: the common shape decides every field
-                source_ip, host_from, proto, dest_ip, dest_port = peer
-                msg = _new_message(LogMessage)
-                # (COMMON's hostname holds no NUL, so it never counts as empty)
-                if not self.keep_hostname:
-                    host = host_from
-                # (in the order the general path sets them)
-                if pid is None:
-                    msg.values = {"PROGRAM": program, "LEGACY_MSGHDR": hdr, "HOST": host,
-                                  "MESSAGE": s[m.end():], "HOST_FROM": host_from,
-                                  "SOURCE": self.source}
-                else:
-                    msg.values = {"PROGRAM": program, "PID": pid, "LEGACY_MSGHDR": hdr,
-                                  "HOST": host, "MESSAGE": s[m.end():],
-                                  "HOST_FROM": host_from, "SOURCE": self.source}
-                msg.pri = COMMON_PRI[pri]
-                msg.stamp_sec, msg.stamp_gmtoff = found
-                msg.stamp_usec = usec
-                msg.recvd_sec = sec
-                msg.recvd_usec = ns // 1000
-                msg.recvd_gmtoff = now.gmtoff
-                msg.tags = [self._tag]
-                msg.source_ip = source_ip
-                msg.proto = proto
-                msg.dest_ip = dest_ip
-                msg.dest_port = dest_port
-                msg.flags = FLAG_LOCAL if proto == 0 else 0
-                msg.seqnum = 0
+        # the shapes that one match reads whole, then the general path
+        if self._one_match is not None:
+            msg = self._one_match.parse(s, peer, sec, ns)
+            if msg is not None:
                 return msg
         local = peer.proto == 0
-        # (the shapes below exclude each other: the order only saves time)
-        if self._common_5424:
-            m = COMMON_5424.match(s)
-            if m is not None:
-                msg = LogMessage()
-                msg.recvd_sec = sec
-                msg.recvd_usec = ns // 1000
-                msg.recvd_gmtoff = now.gmtoff
-                parse_common_5424(msg, s, m)
-                if local:
-                    msg.flags |= FLAG_LOCAL
-                return self._finish(msg, peer)
-        if self._common:
-            m = COMMON_EXTRA.match(s)
-            if m is not None:
-                extra = self._common_extra(s, m, peer, sec, ns)
-                if extra is not None:
-                    return extra
-            else:
-                m = COMMON_NO_STAMP.match(s)
-                # (a local kernel message without a stamp is the general path's)
-                if m is not None and (not local or m[1] not in _KERNEL_PRI):
-                    return self._common_no_stamp(s, m, peer, sec, ns)
         msg = LogMessage()
         msg.recvd_sec = sec
         msg.recvd_usec = ns // 1000
         msg.recvd_gmtoff = now.gmtoff
-        n = len(s)
-        kind = self._kind
-        if kind == "rfc3164" or kind == "auto" or kind == "rfc5424":
+        if self._common_5424:
+            m = COMMON_5424.match(s)
+            if m is not None:
+                parse_common_5424(msg, s, m)
+                if local:
+                    msg.flags |= FLAG_LOCAL
+                return self._finish(msg, peer)
+        kind = self.protocol
+        if kind == "raw":
+            msg.values["MESSAGE"] = s
+            msg.stamp_sec, msg.stamp_usec, msg.stamp_gmtoff = sec, msg.recvd_usec, now.gmtoff
+        elif kind == "json":
+            parse_json(msg, s)
+        else:
             pri, i = parse_pri(s)
             if pri < 0:
                 return self._error(msg, s, 0, peer)
             msg.pri = pri
+            n = len(s)
             if kind == "rfc3164":
                 parse_rfc3164(msg, s, i, n, sec, local)
             else:
@@ -235,76 +146,9 @@ class Parser:
                     parse_rfc3164(msg, s, i, n, sec, local)
                 elif r != OK:
                     return self._error(msg, s, r, peer)
-        elif kind == "raw":
-            msg.values["MESSAGE"] = s
-            msg.stamp_sec, msg.stamp_usec, msg.stamp_gmtoff = sec, msg.recvd_usec, msg.recvd_gmtoff
-        else:
-            parse_json(msg, s)
         if local:
             msg.flags |= FLAG_LOCAL
         return self._finish(msg, peer)
-
-    def _common_extra(self, s: str, m: re.Match[str], peer: Peer, sec: int,
-                      ns: int) -> LogMessage | None:
-        """The message of a COMMON_EXTRA match, or None when its stamp has no month."""
-        pri, seq, mark, stamp, fraction, pix, host, hdr, program, pid = m.groups()
-        now = RECEIVE
-        if stamp is None:
-            stamp = pix
-            usec = 0
-        else:
-            usec = int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0
-        found = now.stamps.get(stamp) or now.stamp_of_common(stamp)
-        if found is None:
-            return None
-        return self._header_message(s, m.end(), peer, sec, ns, pri, seq, mark, found, usec,
-                                    host, hdr, program, pid)
-
-    def _common_no_stamp(self, s: str, m: re.Match[str], peer: Peer, sec: int,
-                         ns: int) -> LogMessage:
-        """The message of a COMMON_NO_STAMP match: stamped with the receive time."""
-        pri, seq, mark, hdr, program, pid = m.groups()
-        return self._header_message(s, m.end(), peer, sec, ns, pri, seq, mark,
-                                    (sec, RECEIVE.gmtoff), ns // 1000, None, hdr, program, pid)
-
-    def _header_message(self, s: str, end: int, peer: Peer, sec: int, ns: int,
-                        pri: str | None, seq: str | None, mark: str | None,
-                        found: tuple[int, int], usec: int, host: str | None, hdr: str,
-                        program: str, pid: str | None) -> LogMessage:
-        """The message of an RFC 3164 header read in one match, MESSAGE from ``end``."""
-        source_ip, host_from, proto, dest_ip, dest_port = peer
-        msg = _new_message(LogMessage)
-        # (in the order the general path sets them)
-        values = msg.values = {}
-        if seq is not None:
-            values[".SDATA.meta.sequenceId"] = seq
-        if mark is not None:
-            values[".SDATA.timeQuality.isSynced"] = "0" if mark == "*" else "1"
-        values["PROGRAM"] = program
-        if pid is not None:
-            values["PID"] = pid
-        values["LEGACY_MSGHDR"] = hdr
-        if host is not None:
-            values["HOST"] = host if self.keep_hostname else host_from
-        values["MESSAGE"] = s[end:]
-        values["HOST_FROM"] = host_from
-        if host is None:
-            values["HOST"] = host_from
-        values["SOURCE"] = self.source
-        msg.pri = COMMON_PRI[pri]
-        msg.stamp_sec, msg.stamp_gmtoff = found
-        msg.stamp_usec = usec
-        msg.recvd_sec = sec
-        msg.recvd_usec = ns // 1000
-        msg.recvd_gmtoff = RECEIVE.gmtoff
-        msg.tags = [self._tag]
-        msg.source_ip = source_ip
-        msg.proto = proto
-        msg.dest_ip = dest_ip
-        msg.dest_port = dest_port
-        msg.flags = FLAG_LOCAL if proto == 0 else 0
-        msg.seqnum = 0
-        return msg
 
     def _finish(self, msg: LogMessage, peer: Peer) -> LogMessage:
         values = msg.values
@@ -333,7 +177,7 @@ class Parser:
         msg.values["PROGRAM"] = "syslog-ng"
         msg.values["PID"] = self.pid
         msg.flags = FLAG_LOCAL
-        msg.pri = _ERROR_PRI
+        msg.pri = ERROR_PRI
         return self._finish(msg, peer)
 
 

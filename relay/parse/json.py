@@ -21,25 +21,14 @@ from typing import Any
 
 import orjson
 
+from relay.facts.names import DEFAULT_PRI, FACILITY_CODES, MACROS, SEVERITY_CODES
 from relay.message import LogMessage
-from relay.parse.rfc3164 import RECEIVE
-from relay.parse.stamp import guess_year, scan_iso, scan_rfc3164, to_unix
+from relay.parse.stamp import RECEIVE, guess_year, scan_iso, scan_rfc3164, to_unix
 
 # pairs that share a name with a macro but are name-value pairs in syslog-ng
 _PAIRS = frozenset({"HOST", "MESSAGE", "MSG"})
 # a DATE as format-json writes it: the stamp of relay.parse.rfc3164's common shape
 _BSD_STAMP = re.compile(r"[A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]")
-# relay.macros' tables; relay.macros reads relay.parse.stamp, so they are looked up on
-# first use, not while relay.parse loads
-_tables: tuple[frozenset[str], dict[str, int], dict[str, int]] | None = None
-
-
-def _macro_tables() -> tuple[frozenset[str], dict[str, int], dict[str, int]]:
-    global _tables
-    from relay.macros import FACILITY_CODES, MACROS, SEVERITY_CODES
-
-    _tables = (MACROS, FACILITY_CODES, SEVERITY_CODES)
-    return _tables
 
 
 def _flatten(prefix: str, obj: dict[str, Any], out: dict[str, str]) -> None:
@@ -57,7 +46,6 @@ def _flatten(prefix: str, obj: dict[str, Any], out: dict[str, str]) -> None:
 
 def parse_json(msg: LogMessage, s: str) -> None:
     """Fill ``msg`` from the JSON object in ``s`` (or keep ``s`` as MESSAGE)."""
-    MACROS, FACILITY_CODES, SEVERITY_CODES = _tables or _macro_tables()
     try:
         obj = orjson.loads(s.encode("utf-8", "surrogateescape"))
     except orjson.JSONDecodeError:
@@ -83,9 +71,9 @@ def parse_json(msg: LogMessage, s: str) -> None:
     if pri.isdigit() and pri.isascii():
         msg.pri = int(pri) & 0xFFFF
     else:
-        fac = FACILITY_CODES.get(flat.get("FACILITY", ""), 1)
+        fac = FACILITY_CODES.get(flat.get("FACILITY", ""), DEFAULT_PRI >> 3)
         sev_name = flat.get("PRIORITY") or flat.get("LEVEL") or flat.get("SEVERITY") or ""
-        msg.pri = fac * 8 + SEVERITY_CODES.get(sev_name, 5)
+        msg.pri = fac * 8 + SEVERITY_CODES.get(sev_name, DEFAULT_PRI & 7)
     stamp = flat.get("ISODATE")
     w = scan_iso(stamp, 0, len(stamp)) if stamp else None
     if w is None and flat.get("DATE"):

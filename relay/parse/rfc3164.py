@@ -28,16 +28,10 @@ from __future__ import annotations
 
 import re
 
-from relay.message import LogMessage
-from relay.parse.stamp import (
-    CACHE_RESETTERS,
-    MONTH_BY_LOWER,
-    Wall,
-    guess_year,
-    local_info,
-    scan_rfc3164,
-    to_unix,
-)
+from relay.facts.names import DEFAULT_PRI
+from relay.message import FLAG_LOCAL, LogMessage
+from relay.parse.peer import Peer
+from relay.parse.stamp import RECEIVE, common_iso, guess_year, scan_rfc3164, to_unix
 
 _AIX = "Message forwarded from "
 _SP = " \x00"  # what syslog-ng's space skipping skips
@@ -111,74 +105,103 @@ COMMON_NO_STAMP = re.compile(
 #: default syslog-ng gives such a line (public log data sets are mostly stored that way)
 COMMON_PRI: dict[str | None, int] = {
     f"{n:0{width}d}": n for width in (1, 2, 3) for n in range(10**width)}
-COMMON_PRI[None] = 13
+COMMON_PRI[None] = DEFAULT_PRI
+#: PRI texts of the kernel facility, whose local messages without a stamp are "kernel"'s
+_KERNEL_PRI = frozenset(text for text, pri in COMMON_PRI.items() if pri & 0x3F8 == 0)
+_new_message = object.__new__
 
 
-class ReceiveSecond:
-    """What follows from the receive second alone, kept for the last second seen.
+def _usec(fraction: str | None) -> int:
+    return int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0
 
-    ``gmtoff`` is the local UTC offset then; ``stamps`` maps the stamp text of the common
-    shape to (seconds, offset), or to None for a stamp with no month, for that second's
-    year and month (a stamp has no year: it is guessed from them).
+
+class OneMatch:
+    """The shapes above, each read in one match into a whole message of one source.
+
+    ``parse`` returns None where the general path (``parse_rfc3164``) must decide.  All
+    shapes end in ``message``, which sets the values in the order the general path does.
     """
 
-    __slots__ = ("sec", "gmtoff", "stamps", "_year_mon", "_by_month")
+    __slots__ = ("source", "tag", "keep_hostname")
 
-    def __init__(self) -> None:
-        self.sec: int | None = None
-        self.gmtoff = 0
-        self.stamps: dict[str, tuple[int, int] | None] = {}
-        self._year_mon = (0, -1)
-        self._by_month: dict[tuple[int, int], dict[str, tuple[int, int] | None]] = {}
-        CACHE_RESETTERS.append(self.reset)
+    def __init__(self, source: str, tag: str, keep_hostname: bool) -> None:
+        self.source = source
+        self.tag = tag
+        self.keep_hostname = keep_hostname
 
-    def move(self, sec: int) -> None:
-        """Make ``sec`` the current receive second."""
-        gmtoff, year, mon = local_info(sec)
-        self.sec = sec
-        self.gmtoff = gmtoff
-        if (year, mon) != self._year_mon:
-            self._year_mon = (year, mon)
-            stamps = self._by_month.get((year, mon))
-            if stamps is None:
-                if len(self._by_month) > 16:
-                    self._by_month.clear()
-                stamps = self._by_month[year, mon] = {}
-            self.stamps = stamps
+    def parse(self, s: str, peer: Peer, sec: int, ns: int) -> LogMessage | None:
+        """The message of ``s`` (after the PRI's frame was stripped), or None."""
+        now = RECEIVE
+        m = COMMON.match(s)
+        if m is not None:
+            pri, stamp, fraction, host, hdr, program, pid = m.groups()
+            found = now.stamps.get(stamp) or now.stamp_of_common(stamp)
+            if found is not None:
+                return self.message(s, m.end(), peer, sec, ns, pri, None, None, found,
+                                    _usec(fraction), host, hdr, program, pid)
+            # (a month that is none: COMMON_EXTRA and the general path decide)
+        else:
+            m = COMMON_ISO.match(s)
+            if m is not None:
+                pri, stamp, fraction, zone, host, hdr, program, pid = m.groups()
+                return self.message(s, m.end(), peer, sec, ns, pri, None, None,
+                                    common_iso(stamp, zone), _usec(fraction), host, hdr,
+                                    program, pid)
+        m = COMMON_EXTRA.match(s)
+        if m is not None:
+            pri, seq, mark, stamp, fraction, pix, host, hdr, program, pid = m.groups()
+            if stamp is None:
+                stamp = pix
+            found = now.stamps.get(stamp) or now.stamp_of_common(stamp)
+            if found is None:
+                return None
+            return self.message(s, m.end(), peer, sec, ns, pri, seq, mark, found,
+                                _usec(fraction), host, hdr, program, pid)
+        m = COMMON_NO_STAMP.match(s)
+        # (a local kernel message without a stamp is the general path's)
+        if m is None or (peer.proto == 0 and m[1] in _KERNEL_PRI):
+            return None
+        pri, seq, mark, hdr, program, pid = m.groups()
+        return self.message(s, m.end(), peer, sec, ns, pri, seq, mark, (sec, now.gmtoff),
+                            ns // 1000, None, hdr, program, pid)
 
-    def stamp_of_common(self, stamp: str) -> tuple[int, int] | None:
-        """(seconds, offset) of the stamp text of a COMMON match, or None if no month.
-
-        Also takes the PIX/ASA stamps of COMMON_EXTRA, "MMM DD YYYY HH:MM:SS", which carry
-        their year (and so do not depend on the receive second; they share the map).
-        """
-        stamps = self.stamps
-        if len(stamps) > 4096:
-            stamps.clear()
-        mon = MONTH_BY_LOWER.get(stamp[:3].lower(), -1)
-        found: tuple[int, int] | None = None
-        if mon >= 0 and self.sec is not None:
-            if len(stamp) == 20:
-                year = int(stamp[7:11])
-                w = Wall(0, year, mon, int(stamp[4:6]), int(stamp[12:14]), int(stamp[15:17]),
-                         int(stamp[18:20]), 0, None)
-                found = to_unix(w, year)
-            else:
-                w = Wall(0, -1, mon, int(stamp[4:6]), int(stamp[7:9]), int(stamp[10:12]),
-                         int(stamp[13:15]), 0, None)
-                found = to_unix(w, guess_year(mon, self.sec))
-        stamps[stamp] = found
-        return found
-
-    def reset(self) -> None:
-        self.sec = None
-        self._year_mon = (0, -1)
-        self._by_month.clear()
-        self.stamps = {}
-
-
-#: the receive second of the last message parsed, shared by every parser
-RECEIVE = ReceiveSecond()
+    def message(self, s: str, end: int, peer: Peer, sec: int, ns: int, pri: str | None,
+                seq: str | None, mark: str | None, found: tuple[int, int], usec: int,
+                host: str | None, hdr: str, program: str, pid: str | None) -> LogMessage:
+        """The message of an RFC 3164 header read in one match, MESSAGE from ``end``."""
+        source_ip, host_from, proto, dest_ip, dest_port = peer
+        msg = _new_message(LogMessage)
+        values = msg.values = {}
+        if seq is not None:
+            values[".SDATA.meta.sequenceId"] = seq
+        if mark is not None:
+            values[".SDATA.timeQuality.isSynced"] = "0" if mark == "*" else "1"
+        values["PROGRAM"] = program
+        if pid is not None:
+            values["PID"] = pid
+        values["LEGACY_MSGHDR"] = hdr
+        if host is not None:
+            # (the shapes' hostnames hold no NUL, so they never count as empty)
+            values["HOST"] = host if self.keep_hostname else host_from
+        values["MESSAGE"] = s[end:]
+        values["HOST_FROM"] = host_from
+        if host is None:
+            values["HOST"] = host_from
+        values["SOURCE"] = self.source
+        msg.pri = COMMON_PRI[pri]
+        msg.stamp_sec, msg.stamp_gmtoff = found
+        msg.stamp_usec = usec
+        msg.recvd_sec = sec
+        msg.recvd_usec = ns // 1000
+        msg.recvd_gmtoff = RECEIVE.gmtoff
+        msg.tags = [self.tag]
+        msg.source_ip = source_ip
+        msg.proto = proto
+        msg.dest_ip = dest_ip
+        msg.dest_port = dest_port
+        msg.flags = FLAG_LOCAL if proto == 0 else 0
+        msg.seqnum = 0
+        return msg
 
 
 def _utf8_len(text: str) -> int:
@@ -307,5 +330,5 @@ def parse_rfc3164(msg: LogMessage, s: str, i: int, n: int, recvd_sec: int, local
     values["MESSAGE"] = s[i:n]
 
 
-__all__ = ["COMMON", "COMMON_EXTRA", "COMMON_ISO", "COMMON_NO_STAMP", "COMMON_PRI", "RECEIVE",
-           "ReceiveSecond", "parse_rfc3164", "parse_tag", "scan_hostname"]
+__all__ = ["COMMON", "COMMON_EXTRA", "COMMON_ISO", "COMMON_NO_STAMP", "COMMON_PRI", "OneMatch",
+           "parse_rfc3164", "parse_tag", "scan_hostname"]

@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+from relay.facts.names import MONTHS
+
 # syslog-ng switches on the first letter as written (so it must be upper case), then
 # compares all three letters ignoring case: "JAN" is January, "jan" is not a month.
 MONTH_BY_LOWER = {m.lower(): i for i, m in enumerate(MONTHS)}
@@ -300,3 +301,70 @@ def guess_year(mon: int, recvd_sec: int) -> int:
     if mon == 0 and now_mon == 11:
         return year + 1
     return year
+
+
+class ReceiveSecond:
+    """What follows from the receive second alone, kept for the last second seen.
+
+    ``gmtoff`` is the local UTC offset then; ``stamps`` maps the stamp text of the common
+    shape to (seconds, offset), or to None for a stamp with no month, for that second's
+    year and month (a stamp has no year: it is guessed from them).
+    """
+
+    __slots__ = ("sec", "gmtoff", "stamps", "_year_mon", "_by_month")
+
+    def __init__(self) -> None:
+        self.sec: int | None = None
+        self.gmtoff = 0
+        self.stamps: dict[str, tuple[int, int] | None] = {}
+        self._year_mon = (0, -1)
+        self._by_month: dict[tuple[int, int], dict[str, tuple[int, int] | None]] = {}
+        CACHE_RESETTERS.append(self.reset)
+
+    def move(self, sec: int) -> None:
+        """Make ``sec`` the current receive second."""
+        gmtoff, year, mon = local_info(sec)
+        self.sec = sec
+        self.gmtoff = gmtoff
+        if (year, mon) != self._year_mon:
+            self._year_mon = (year, mon)
+            stamps = self._by_month.get((year, mon))
+            if stamps is None:
+                if len(self._by_month) > 16:
+                    self._by_month.clear()
+                stamps = self._by_month[year, mon] = {}
+            self.stamps = stamps
+
+    def stamp_of_common(self, stamp: str) -> tuple[int, int] | None:
+        """(seconds, offset) of the stamp text of a COMMON match, or None if no month.
+
+        Also takes the PIX/ASA stamps of COMMON_EXTRA, "MMM DD YYYY HH:MM:SS", which carry
+        their year (and so do not depend on the receive second; they share the map).
+        """
+        stamps = self.stamps
+        if len(stamps) > 4096:
+            stamps.clear()
+        mon = MONTH_BY_LOWER.get(stamp[:3].lower(), -1)
+        found: tuple[int, int] | None = None
+        if mon >= 0 and self.sec is not None:
+            if len(stamp) == 20:
+                year = int(stamp[7:11])
+                w = Wall(0, year, mon, int(stamp[4:6]), int(stamp[12:14]), int(stamp[15:17]),
+                         int(stamp[18:20]), 0, None)
+                found = to_unix(w, year)
+            else:
+                w = Wall(0, -1, mon, int(stamp[4:6]), int(stamp[7:9]), int(stamp[10:12]),
+                         int(stamp[13:15]), 0, None)
+                found = to_unix(w, guess_year(mon, self.sec))
+        stamps[stamp] = found
+        return found
+
+    def reset(self) -> None:
+        self.sec = None
+        self._year_mon = (0, -1)
+        self._by_month.clear()
+        self.stamps = {}
+
+
+#: the receive second of the last message parsed, shared by every parser
+RECEIVE = ReceiveSecond()
