@@ -510,8 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     peers = tuple(p for p in args.peers.split(",") if p)
     if bad := [p for p in peers if p not in PEERS]:
         ap.error(f"unknown peer {', '.join(bad)}; choose from {', '.join(PEERS)}")
-    if args.profile:
-        workloads, peers = ["tcp"], ("relay",)
+    if args.profile:  # one run, or each would overwrite the profile of the one before
+        workloads, peers, regimes = ["tcp"], ("relay",), regimes[:1]
     if args.data_dir:
         os.environ["RELAY_BENCH_DATA"] = args.data_dir
     present = corpus.available()

@@ -63,8 +63,9 @@ def _launch(name: str, argv: list[str], workdir: str, port: int, kind: str,
         wait_for(lambda: (bound(port, kind) and ready()) or proc.poll() is not None,
                  START_SECONDS, f"{name} to listen on {kind} port {port}")
         if proc.poll() is not None:
-            raise RuntimeError(f"{name} did not start (exit {proc.returncode}):\n"
-                               + daemon.stderr())
+            err = daemon.stderr().strip()
+            last = err.rsplit("\n", 1)[-1] if err else "no output"
+            raise RuntimeError(f"{name} did not start (exit {proc.returncode}: {last})\n{err}")
     except BaseException:
         daemon.stop()
         raise
@@ -84,12 +85,11 @@ def toml_value(text: str) -> str:
 
 def relay_config(kind: str, port: int, output: str,
                  options: Mapping[str, str] | None = None) -> str:
-    extra = "".join(f"{k} = {toml_value(v)}\n" for k, v in (options or {}).items())
+    merged = {"keep_hostname": "true", "use_dns": "false", **(options or {})}
+    lines = "".join(f"{k} = {toml_value(v)}\n" for k, v in merged.items())
     return f"""\
 [options]
-keep_hostname = true
-use_dns = false
-{extra}
+{lines}
 [[source]]
 name = "s_net"
 listen = "{kind}://127.0.0.1:{port}"
