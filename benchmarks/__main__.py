@@ -553,7 +553,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(e, file=sys.stderr)
                 return 2
 
-    signal.signal(signal.SIGTERM, _terminate)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _terminate)
     vers = versions(rsyslog)
     print(f"# relay vs {', '.join(p for p in peers if p != 'relay') or 'nothing'}: "
           f"{machine()}; {', '.join(f'{k} {v}' for k, v in vers.items())}\n")
