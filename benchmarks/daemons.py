@@ -63,9 +63,9 @@ def _launch(name: str, argv: list[str], workdir: str, port: int, kind: str,
         wait_for(lambda: (bound(port, kind) and ready()) or proc.poll() is not None,
                  START_SECONDS, f"{name} to listen on {kind} port {port}")
         if proc.poll() is not None:
-            err = daemon.stderr().strip()
-            last = err.rsplit("\n", 1)[-1] if err else "no output"
-            raise RuntimeError(f"{name} did not start (exit {proc.returncode}: {last})\n{err}")
+            text = daemon.stderr().strip()
+            last = text.rsplit("\n", 1)[-1] if text else "no output"
+            raise RuntimeError(f"{name} did not start (exit {proc.returncode}: {last})\n{text}")
     except BaseException:
         daemon.stop()
         raise
