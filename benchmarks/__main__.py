@@ -1,27 +1,29 @@
-"""The benchmark harness: the relay and syslog-ng 3.38 side by side, on the same workload.
+"""The benchmark harness: the relay, syslog-ng 3.38 and rsyslog 8 side by side on real logs.
 
-    python -m benchmarks [--quick] [--only tcp|udp|micro] [--profile FILE]
+    python -m benchmarks [--quick] [--only tcp|tcp8|udp|micro] [--regime live|replay]
+                         [--corpus NAME[,NAME...]] [--peers relay,syslog-ng,rsyslog]
+                         [--relay-option KEY=VALUE ...] [--json FILE] [--profile FILE]
 
-It measures the whole data path, from loggen's socket to format-json lines on disk, for
-the relay and for a private syslog-ng configured the same way (network() source, RFC 3164,
-``keep-hostname(yes) chain-hostnames(no) use-dns(no) use-fqdn(no)``, a file destination
-with the seed template, ``flags(flow-control)``), one daemon at a time, in the same run:
+It measures the whole data path, from loggen's sockets to JSON lines on disk, for each
+daemon in turn (``benchmarks.daemons``), started fresh for every run, on workloads built
+from public log corpora (``benchmarks.corpus``) in two stamp regimes:
 
-  - **tcp**: one loggen connection, first with ``--read-file`` over the workload
-    (``benchmarks.workload``: real-world-shaped RFC 3164 lines), then with loggen's own
-    200-byte lines.  msg/s is end to end: from starting loggen to the last line on disk
-    (the harness polls the output file's line count).
-  - **udp**: loggen ``--dgram`` over the workload at fixed offered rates, both daemons with
-    8 MiB receive buffers; the figure is the share of sent lines written.
+  - **tcp**: one loggen connection, ``--stream --read-file FILE --dont-parse``;
+  - **tcp8**: eight connections at once (``--active-connections=8``); loggen sends the
+    whole file on every connection, so the file holds an eighth of the lines;
+  - **udp**: ``--dgram`` at fixed offered rates (50k and 100k msg/s) for 10 s;
   - **micro**: ``benchmarks.micro`` (parse, templates, filters in µs per message).
 
-Per run: msg/s, CPU µs per message of the daemon's processes (user+sys from
-/proc/PID/stat, before and after, over the lines written), peak RSS (VmHWM) and lines
-written vs sent.  Each daemon is started fresh for each run, so its peak RSS is that run's.
-For the workload runs the two output files are also compared byte for byte.
+Per run: msg/s end to end (loggen's start to the last line on disk, polling the output's
+line count), CPU µs per message of all the daemon's processes and threads (user+sys from
+/proc), peak RSS (VmHWM), lines written vs sent, UDP kernel drops and receive buffer, and
+for TCP whether the relay's output is the same as syslog-ng's (the same bytes for one
+connection; the same lines in any order for eight, whose interleaving is the kernel's).
+One markdown table, with relay/syslog-ng and relay/rsyslog ratio rows; ``--json FILE``
+writes every figure.
 
-``--profile FILE`` runs only the relay's TCP workload run under py-spy (speedscope format)
-and prints the functions with the most samples.
+``--profile FILE`` runs only the relay's one-connection TCP run under py-spy (speedscope)
+and prints the hot spots.
 
 Everything listens on 127.0.0.1, every wait has a deadline, and every process started here
 is stopped on the way out (SIGTERM, then SIGKILL).
@@ -31,6 +33,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -38,261 +42,45 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import FrameType
 
-from benchmarks import micro, workload
+from benchmarks import corpus, daemons
+from benchmarks.daemons import Daemon
+from benchmarks.procs import (
+    LineCounter,
+    cpu_seconds,
+    peak_rss_mib,
+    receive_buffer,
+    stop,
+    udp_drops,
+)
 
-SEED_TEMPLATE = "$(format-json --scope selected_macros --scope nv_pairs)\\n"
-RCVBUF = 8 * 1024 * 1024
-TICK = os.sysconf("SC_CLK_TCK")
+DEFAULT_LINES = 300_000
+QUICK_LINES = 20_000
+CONNECTIONS = 8
+UDP_LINES = 100_000  # the UDP file is looped (--loop-reading), so it need not be long
 STALL_SECONDS = 15.0  # no new line for this long: the run is over, whatever was sent
-UDP_DRAIN_SECONDS = 2.0  # after loggen ends, no new line for this long: UDP run is over
 # loggen starts each connection with 0.9 s worth of messages in its rate bucket and sends
 # them at once, so "50k msg/s" opens with a burst of 45k; drops are counted apart there
 BURST_SECONDS = 1.0
+PEERS = ("relay", "syslog-ng", "rsyslog")
 
 
-# -- processes ---------------------------------------------------------------------------------
-
-def wait_for(cond: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its live descendants (worker processes count towards the daemon)."""
-    tree, out, todo = _children(), [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(tree.get(p, []))
-    return out
-
-
-def cpu_seconds(pid: int) -> float:
-    """user+sys CPU seconds of ``pid`` and its descendants, all threads included."""
-    total = 0
-    for p in process_tree(pid):
-        with contextlib.suppress(OSError):
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICK
-
-
-def peak_rss_mib(pid: int) -> float:
-    """VmHWM of ``pid`` plus its descendants, in MiB."""
-    kib = 0
-    for p in process_tree(pid):
-        with contextlib.suppress(OSError), open(f"/proc/{p}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    kib += int(line.split()[1])
-    return kib / 1024
-
-
-def stop(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def bound(port: int, kind: str) -> bool:
-    """Whether something listens on 127.0.0.1:port (kind "tcp" or "udp")."""
-    want = f"0100007F:{port:04X}"
-    with open(f"/proc/net/{kind}") as f:
-        for line in f.readlines()[1:]:
-            cols = line.split()
-            if cols[1] == want and (kind == "udp" or cols[3] == "0A"):
-                return True
-    return False
-
-
-def udp_drops(port: int) -> int:
-    """Datagrams the kernel dropped on 127.0.0.1:port (receive buffer full), all sockets."""
-    want = f"0100007F:{port:04X}"
-    with open("/proc/net/udp") as f:
-        return sum(int(cols[-1]) for line in f.readlines()[1:]
-                   if (cols := line.split())[1] == want)
-
-
-def free_port(kind: str) -> int:
-    with socket.socket(socket.AF_INET,
-                       socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def receive_buffer(port: int) -> int | None:
-    """The kernel's receive buffer (skmem rb) of the UDP socket on ``port``, in bytes."""
-    out = subprocess.run(["ss", "-Hulmn", f"sport = :{port}"], capture_output=True,
-                         text=True, check=False).stdout
-    m = re.search(r"rb(\d+)", out)
-    return int(m.group(1)) if m else None
-
-
-# -- daemons -------------------------------------------------------------------------------------
-
-@dataclass
-class Daemon:
-    name: str
-    proc: subprocess.Popen[bytes]
-    port: int
-    output: str
-    workdir: str
-
-    def stop(self) -> None:
-        stop(self.proc)
-
-    def stderr(self) -> str:
-        path = os.path.join(self.workdir, "stderr")
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")[-2000:]
-
-
-def start_relay(workdir: str, kind: str) -> Daemon:
-    output = os.path.join(workdir, "out.json")
-    conf = os.path.join(workdir, "relay.toml")
-    with open(conf, "w") as f:
-        f.write(f"""\
-[options]
-keep_hostname = true
-use_dns = false
-
-[[source]]
-name = "s_net"
-listen = "{kind}://127.0.0.1:0"
-protocol = "rfc3164"
-so_rcvbuf = "8MiB"
-
-[[destination]]
-name = "d_json"
-type = "file"
-path = "{output}"
-template = "{SEED_TEMPLATE}"
-
-[[log]]
-source = ["s_net"]
-destination = ["d_json"]
-""")
-    stderr_path = os.path.join(workdir, "stderr")
-    with open(stderr_path, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "relay", "--config", conf], cwd=workdir,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
-    listening = re.compile(rf"relay: listening on {kind}://127\.0\.0\.1:(\d+) \(s_net\)")
-    found: list[int] = []
-
-    def listening_port() -> bool:
-        with open(stderr_path, "rb") as f:
-            m = listening.search(f.read().decode("utf-8", "replace"))
-        if m:
-            found.append(int(m.group(1)))
-        return bool(m) or proc.poll() is not None
-
-    daemon = Daemon("relay", proc, 0, output, workdir)
-    try:
-        wait_for(listening_port, 20, "the relay to listen")
-        if not found:
-            raise RuntimeError("the relay did not start:\n" + daemon.stderr())
-    except BaseException:
-        daemon.stop()
-        raise
-    daemon.port = found[0]
-    return daemon
-
-
-def start_syslog_ng(workdir: str, kind: str) -> Daemon:
-    output = os.path.join(workdir, "out.json")
-    conf = os.path.join(workdir, "syslog-ng.conf")
-    port = free_port(kind)
-    with open(conf, "w") as f:
-        f.write(f"""\
-@version: 3.38
-options {{ keep-hostname(yes); chain-hostnames(no); use-dns(no); use-fqdn(no);
-          dns-cache(no); stats-freq(0); mark-freq(0); log-msg-size(65536); }};
-source s_net {{ network(transport("{kind}") ip("127.0.0.1") port({port})
-                        so-rcvbuf({RCVBUF})); }};
-destination d_json {{ file("{output}" template("{SEED_TEMPLATE}")); }};
-log {{ source(s_net); destination(d_json); flags(flow-control); }};
-""")
-    ctl = os.path.join(workdir, "ctl")
-    with open(os.path.join(workdir, "stderr"), "wb") as err:
-        proc = subprocess.Popen(
-            ["syslog-ng", "-F", "-f", conf, "-R", os.path.join(workdir, "persist"),
-             "-p", os.path.join(workdir, "pid"), "-c", ctl],
-            env=dict(os.environ), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=err)
-    daemon = Daemon("syslog-ng", proc, port, output, workdir)
-    try:
-        wait_for(lambda: (os.path.exists(ctl) and bound(port, kind)) or proc.poll() is not None,
-                 20, "syslog-ng to listen")
-        if proc.poll() is not None:
-            raise RuntimeError("syslog-ng did not start:\n" + daemon.stderr())
-    except BaseException:
-        daemon.stop()
-        raise
-    return daemon
-
-
-STARTERS: dict[str, Callable[[str, str], Daemon]] = {
-    "relay": start_relay, "syslog-ng": start_syslog_ng}
-
-
-# -- one run -------------------------------------------------------------------------------------
-
-class LineCounter:
-    """Counts the lines of a growing file, reading only what is new, and hashes its bytes."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.lines = 0
-        self.digest = hashlib.sha256()
-        self._pos = 0
-
-    def poll(self) -> int:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self._pos)
-                while chunk := f.read(1 << 20):
-                    self._pos += len(chunk)
-                    self.lines += chunk.count(b"\n")
-                    self.digest.update(chunk)
-        except FileNotFoundError:
-            pass
-        return self.lines
-
+# -- one run -------------------------------------------------------------------------------
 
 @dataclass
 class Result:
-    bench: str
+    workload: str  # tcp, tcp8, udp
+    corpus: str
+    regime: str
     daemon: str
+    offered: int = 0  # UDP: msg/s offered
     sent: int = 0
     written: int = 0
     seconds: float = 0.0
@@ -301,8 +89,16 @@ class Result:
     rcvbuf: int | None = None
     drops_burst: int = 0  # UDP: kernel drops in loggen's first second (its start burst)
     drops_after: int = 0  # UDP: kernel drops after that
-    digest: str = ""
+    sha256: str = ""  # of the output file
+    lines_digest: str = ""  # of the output's lines in any order
+    same_as_syslog_ng: bool | None = None  # relay only, TCP only
     error: str = ""
+    output: str = field(default="", repr=False)  # kept until compared, then removed
+
+    @property
+    def bench(self) -> str:
+        what = f"udp {self.offered // 1000}k/s" if self.workload == "udp" else self.workload
+        return f"{what} {self.corpus} {self.regime}"
 
     @property
     def rate(self) -> float:
@@ -312,35 +108,82 @@ class Result:
     def cpu_us(self) -> float:
         return self.cpu / self.written * 1e6 if self.written else 0.0
 
+    @property
+    def pct_written(self) -> float:
+        return 100 * self.written / self.sent if self.sent else 0.0
+
+    def figures(self) -> dict[str, object]:
+        d = dataclasses.asdict(self)
+        del d["output"]
+        d.update(bench=self.bench, msg_per_s=self.rate, cpu_us_per_msg=self.cpu_us,
+                 pct_written=self.pct_written)
+        return d
+
 
 def loggen_count(text: str) -> int | None:
-    """How many messages loggen says it sent (its last ``count=N``)."""
+    """How many messages loggen says it sent (its last ``count=N``, all connections)."""
     found = re.findall(r"count=(\d+)", text)
     return int(found[-1]) if found else None
 
 
-def measure(bench: str, daemon_name: str, kind: str, loggen_args: list[str], expected: int | None,
-            root: str, *, timeout: float, profile: str | None = None) -> Result:
+def digests(path: str) -> tuple[str, str]:
+    """(SHA-256 of the file, an order-free digest of its lines: the sum of their hashes)."""
+    whole = hashlib.sha256()
+    total = 0
+    rest = b""
+    with contextlib.suppress(FileNotFoundError), open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            whole.update(chunk)
+            *lines, rest = (rest + chunk).split(b"\n")
+            for line in lines:
+                total += int.from_bytes(hashlib.blake2b(line, digest_size=16).digest(), "big")
+    if rest:
+        total += int.from_bytes(hashlib.blake2b(rest, digest_size=16).digest(), "big")
+    return whole.hexdigest(), f"{total % (1 << 128):032x}"
+
+
+@dataclass
+class Run:
+    """What every run of a harness invocation shares."""
+
+    root: str
+    peers: tuple[str, ...]
+    relay_options: dict[str, str]
+    rsyslog: daemons.Rsyslog | None
+    udp_drain: float
+    profile: str | None = None
+
+    def start(self, name: str, workdir: str, kind: str) -> Daemon:
+        if name == "relay":
+            return daemons.start_relay(workdir, kind, self.relay_options)
+        if name == "syslog-ng":
+            return daemons.start_syslog_ng(workdir, kind)
+        assert self.rsyslog is not None
+        return daemons.start_rsyslog(workdir, kind, self.rsyslog)
+
+
+def measure(run: Run, result: Result, kind: str, loggen_args: list[str],
+            expected: int | None, *, timeout: float, keep: bool) -> Result:
     """Start a fresh daemon, run loggen at it, wait for the lines on disk, stop everything.
 
     ``expected`` is how many lines loggen sends when it is known beforehand (TCP with
-    --read-file or --number); otherwise (UDP) the run ends when loggen has ended and the
-    output has been quiet for UDP_DRAIN_SECONDS.
+    --read-file); otherwise (UDP) the run ends when loggen has ended and the output has
+    been quiet for ``run.udp_drain`` seconds.  With ``keep`` the output file is moved
+    into the run's directory (``result.output``) for comparison.
     """
-    result = Result(bench, daemon_name)
-    workdir = tempfile.mkdtemp(prefix=f"{daemon_name}-", dir=root)
-    daemon = STARTERS[daemon_name](workdir, kind)
+    workdir = tempfile.mkdtemp(prefix=f"{result.daemon}-", dir=run.root)
     loggen: subprocess.Popen[bytes] | None = None
     spy: subprocess.Popen[bytes] | None = None
+    daemon: Daemon | None = None
     loggen_out = os.path.join(workdir, "loggen.out")
     try:
-        if profile:
+        daemon = run.start(result.daemon, workdir, kind)
+        if run.profile:
             spy = subprocess.Popen(
-                [os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "--pid",
-                 str(daemon.proc.pid), "--format", "speedscope", "--output", profile,
-                 "--rate", "250", "--nonblocking"],
+                [py_spy(), "record", "--pid", str(daemon.proc.pid), "--format", "speedscope",
+                 "--output", run.profile, "--rate", "250", "--nonblocking"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=open(os.path.join(workdir, "py-spy.err"), "wb"))
+                stderr=open(os.path.join(workdir, "py-spy.err"), "wb"))  # noqa: SIM115
             time.sleep(1.0)  # py-spy attaches
         if kind == "udp":
             result.rcvbuf = receive_buffer(daemon.port)
@@ -365,9 +208,10 @@ def measure(bench: str, daemon_name: str, kind: str, loggen_args: list[str], exp
             if expected is not None and lines >= expected:
                 break
             if loggen.poll() is not None:
-                if expected is None and now - max(last_change, start) > UDP_DRAIN_SECONDS:
+                quiet = now - max(last_change, start)
+                if expected is None and quiet > run.udp_drain:
                     break
-                if loggen.returncode != 0 and now - last_change > UDP_DRAIN_SECONDS:
+                if loggen.returncode != 0 and quiet > run.udp_drain:
                     result.error = f"loggen exited {loggen.returncode}"
                     break
             if now - last_change > STALL_SECONDS:
@@ -377,7 +221,7 @@ def measure(bench: str, daemon_name: str, kind: str, loggen_args: list[str], exp
                 result.error = f"run cut at {timeout:.0f} s"
                 break
             if daemon.proc.poll() is not None:
-                result.error = f"{daemon_name} exited {daemon.proc.returncode}"
+                result.error = f"{result.daemon} exited {daemon.proc.returncode}"
                 break
             time.sleep(0.005)
         result.cpu = cpu_seconds(daemon.proc.pid) - cpu0
@@ -396,14 +240,22 @@ def measure(bench: str, daemon_name: str, kind: str, loggen_args: list[str], exp
         result.sent = sent if sent is not None else (expected or 0)
         daemon.stop()
         result.written = counter.poll()  # anything flushed on the way out counts as written
-        result.digest = counter.digest.hexdigest()
         if result.error:
-            print(f"{bench}, {daemon_name}: {result.error}; its stderr ends:\n{daemon.stderr()}",
-                  file=sys.stderr)
+            print(f"{result.bench}, {result.daemon}: {result.error}; its stderr ends:\n"
+                  f"{daemon.stderr()}", file=sys.stderr)
+        if keep:
+            result.sha256, result.lines_digest = digests(daemon.output)
+            if os.path.exists(daemon.output):
+                result.output = os.path.join(run.root, f"{result.daemon}-{os.getpid()}.json")
+                os.replace(daemon.output, result.output)
+    except (RuntimeError, TimeoutError, OSError) as e:  # a failed start fails this run only
+        result.error = str(e).split("\n", 1)[0]
+        print(f"{result.bench}, {result.daemon}: {e}", file=sys.stderr)
     finally:
         if loggen is not None:
             stop(loggen)
-        daemon.stop()
+        if daemon is not None:
+            daemon.stop()
         if spy is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 spy.wait(30)  # py-spy writes its file when the process it watches exits
@@ -412,33 +264,86 @@ def measure(bench: str, daemon_name: str, kind: str, loggen_args: list[str], exp
     return result
 
 
-# -- benchmarks ----------------------------------------------------------------------------------
+def compare(results: list[Result], ordered: bool) -> None:
+    """Mark whether the relay wrote what syslog-ng wrote; say where they part if not."""
+    named = {r.daemon: r for r in results}
+    a, b = named.get("relay"), named.get("syslog-ng")
+    if a is None or b is None or a.error or b.error:
+        return
+    a.same_as_syslog_ng = (a.sha256 == b.sha256) if ordered \
+        else (a.lines_digest == b.lines_digest and a.written == b.written)
+    if not a.same_as_syslog_ng and a.output and b.output:
+        with open(a.output, "rb") as fa, open(b.output, "rb") as fb:
+            la, lb = fa.read().split(b"\n"), fb.read().split(b"\n")
+        if not ordered:
+            la.sort()
+            lb.sort()
+        for i, (x, y) in enumerate(zip(la, lb, strict=False)):
+            if x != y:
+                print(f"{a.bench}: relay and syslog-ng differ at line {i + 1}"
+                      f"{'' if ordered else ' (sorted)'}:\n  relay:     {x[:400]!r}\n"
+                      f"  syslog-ng: {y[:400]!r}", file=sys.stderr)
+                break
+        else:
+            print(f"{a.bench}: relay wrote {len(la) - 1} lines, syslog-ng {len(lb) - 1}",
+                  file=sys.stderr)
 
-DAEMONS = ("relay", "syslog-ng")
 
+# -- workloads -----------------------------------------------------------------------------
 
-def tcp_runs(lines: int, root: str, wl: str) -> Iterator[Result]:
+def tcp_group(run: Run, workload: str, corpus_name: str, regime: str,
+              lines: int) -> Iterator[Result]:
+    conns = CONNECTIONS if workload == "tcp8" else 1
+    per_conn = lines // conns
+    # loggen sends the whole file on each connection: every connection sends per_conn lines
+    wl = corpus.write(corpus_name, regime, per_conn, run.root)
     timeout = max(60.0, lines / 5000)
-    for d in DAEMONS:
-        yield measure(f"tcp workload {lines}", d, "tcp",
-                      ["--stream", "--read-file", wl, "--dont-parse", "--rate", "10000000",
-                       "--interval", str(int(timeout))], lines, root, timeout=timeout)
-    for d in DAEMONS:
-        yield measure(f"tcp loggen {lines}x200B", d, "tcp",
-                      ["--stream", "--size", "200", "--number", str(lines), "--rate", "10000000",
-                       "--interval", str(int(timeout))], lines, root, timeout=timeout)
+    out: list[Result] = []
+    try:
+        for d in run.peers:
+            r = Result(workload, corpus_name, regime, d)
+            args = ["--stream", "--read-file", wl, "--dont-parse", "--rate", "10000000",
+                    "--interval", str(int(timeout))]
+            if conns > 1:
+                args.append(f"--active-connections={conns}")
+            keep = d in ("relay", "syslog-ng")
+            out.append(measure(run, r, "tcp", args, per_conn * conns, timeout=timeout,
+                               keep=keep))
+            yield out[-1]
+        compare(out, ordered=conns == 1)
+    finally:
+        os.unlink(wl)
+        for r in out:
+            if r.output:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(r.output)
+                r.output = ""
 
 
-def udp_runs(rates: list[int], seconds: int, root: str, wl: str) -> Iterator[Result]:
-    for rate in rates:
-        for d in DAEMONS:
-            yield measure(f"udp {rate // 1000}k/s {seconds}s", d, "udp",
+def udp_group(run: Run, corpus_name: str, regime: str, rate: int, seconds: int,
+              lines: int) -> Iterator[Result]:
+    wl = corpus.write(corpus_name, regime, min(lines, UDP_LINES), run.root)
+    try:
+        for d in run.peers:
+            r = Result("udp", corpus_name, regime, d, offered=rate)
+            yield measure(run, r, "udp",
                           ["--dgram", "--read-file", wl, "--loop-reading", "--dont-parse",
                            "--rate", str(rate), "--interval", str(seconds)],
-                          None, root, timeout=seconds + 60)
+                          None, timeout=seconds + 60, keep=False)
+    finally:
+        os.unlink(wl)
 
 
-# -- report --------------------------------------------------------------------------------------
+# -- report --------------------------------------------------------------------------------
+
+def versions(rsyslog: daemons.Rsyslog | None) -> dict[str, str]:
+    sng = subprocess.run(["syslog-ng", "--version"], capture_output=True, text=True,
+                         check=False).stdout.splitlines()
+    out = {"python": platform.python_version(), "syslog-ng": sng[0] if sng else "?"}
+    if rsyslog is not None:
+        out["rsyslog"] = rsyslog.version()
+    return out
+
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
@@ -447,48 +352,67 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    sng = subprocess.run(["syslog-ng", "--version"], capture_output=True, text=True,
-                         check=False).stdout.splitlines()
     with open("/proc/sys/net/core/rmem_max") as f:
         rmem_max = int(f.read())
     return (f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}, "
-            f"Python {platform.python_version()}, {sng[0] if sng else 'syslog-ng ?'}, "
             f"net.core.rmem_max={rmem_max}")
-
-
-def print_results(results: list[Result], udp: bool) -> None:
-    print("| benchmark | daemon | sent | written | % written | msg/s | CPU µs/msg "
-          "| peak RSS MiB |" + (" kernel drops 1st s / after | rcvbuf |" if udp
-                               else " same bytes |"))
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-          + (" ---: | ---: |" if udp else " --- |"))
-    by_bench: dict[str, list[Result]] = {}
-    for r in results:
-        by_bench.setdefault(r.bench, []).append(r)
-    for bench, rs in by_bench.items():
-        for r in rs:
-            pct = 100 * r.written / r.sent if r.sent else 0.0
-            if udp:
-                extra = (f"{r.drops_burst} / {r.drops_after} | "
-                         + (f"{r.rcvbuf // 1024} KiB" if r.rcvbuf else "?"))
-            else:
-                extra = ("yes" if len({x.digest for x in rs}) == 1 else "no") \
-                    if "workload" in bench and len(rs) == 2 else "-"
-            err = f" ({r.error})" if r.error else ""
-            print(f"| {bench} | {r.daemon}{err} | {r.sent} | {r.written} | {pct:.2f} | "
-                  f"{r.rate:,.0f} | {r.cpu_us:.2f} | {r.rss_mib:.1f} | {extra} |")
-        named = {r.daemon: r for r in rs}
-        if "relay" in named and "syslog-ng" in named:
-            a, b = named["relay"], named["syslog-ng"]
-            pa = a.written / a.sent if a.sent else 0.0
-            pb = b.written / b.sent if b.sent else 0.0
-            print(f"| {bench} | **relay/syslog-ng** | | | {_ratio(pa, pb)} | "
-                  f"{_ratio(a.rate, b.rate)} | {_ratio(a.cpu_us, b.cpu_us)} | "
-                  f"{_ratio(a.rss_mib, b.rss_mib)} |" + (" | |" if udp else " |"))
 
 
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×" if b else "-"
+
+
+def ratios(results: list[Result]) -> list[dict[str, object]]:
+    """relay/PEER for msg/s, CPU µs/msg, peak RSS and % written, per benchmark."""
+    by_bench: dict[str, dict[str, Result]] = {}
+    for r in results:
+        by_bench.setdefault(r.bench, {})[r.daemon] = r
+    out: list[dict[str, object]] = []
+    for bench, named in by_bench.items():
+        a = named.get("relay")
+        for peer in ("syslog-ng", "rsyslog"):
+            b = named.get(peer)
+            if a is None or b is None or a.error or b.error:
+                continue
+            out.append({"bench": bench, "vs": peer,
+                        "pct_written": a.pct_written / b.pct_written if b.pct_written else None,
+                        "msg_per_s": a.rate / b.rate if b.rate else None,
+                        "cpu_us_per_msg": a.cpu_us / b.cpu_us if b.cpu_us else None,
+                        "rss_mib": a.rss_mib / b.rss_mib if b.rss_mib else None})
+    return out
+
+
+def print_table(results: list[Result]) -> None:
+    print("| benchmark | daemon | sent | written | % written | msg/s | CPU µs/msg "
+          "| peak RSS MiB | same as syslog-ng | UDP drops 1st s / after | rcvbuf KiB |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+    rows = ratios(results)
+    benches = list(dict.fromkeys(r.bench for r in results))
+    for bench in benches:
+        for r in (x for x in results if x.bench == bench):
+            same = {None: "-", True: "yes", False: "**no**"}[r.same_as_syslog_ng]
+            udp = (f"{r.drops_burst} / {r.drops_after}", f"{r.rcvbuf // 1024}"
+                   if r.rcvbuf else "?") if r.workload == "udp" else ("", "")
+            err = f" ({r.error})" if r.error else ""
+            print(f"| {bench} | {r.daemon}{err} | {r.sent} | {r.written} | "
+                  f"{r.pct_written:.2f} | {r.rate:,.0f} | {r.cpu_us:.2f} | {r.rss_mib:.1f} | "
+                  f"{same} | {udp[0]} | {udp[1]} |")
+        for row in (x for x in rows if x["bench"] == bench):
+            def f(key: str, row: dict[str, object] = row) -> str:
+                v = row[key]
+                return f"{v:.2f}×" if isinstance(v, float) else "-"
+            print(f"| {bench} | **relay/{row['vs']}** | | | {f('pct_written')} | "
+                  f"{f('msg_per_s')} | {f('cpu_us_per_msg')} | {f('rss_mib')} | | | |")
+
+
+# -- profile -------------------------------------------------------------------------------
+
+def py_spy() -> str:
+    local = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    found = local if os.path.exists(local) else shutil.which("py-spy")
+    if not found:
+        raise RuntimeError("py-spy is not installed (.venv/bin/pip install py-spy)")
+    return found
 
 
 def _short(path: str) -> str:
@@ -535,58 +459,159 @@ def print_hot_spots(profile: str) -> None:
             print(f"| {name} | {self_pct:.1f} | {total_pct:.1f} |")
 
 
+# -- main ----------------------------------------------------------------------------------
+
+def _relay_option(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}")
+    return key, value
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # so that every finally stops what it started
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks",
-                                 description="relay vs syslog-ng: TCP, UDP and micro-benchmarks.")
-    ap.add_argument("--quick", action="store_true", help="a fast sanity run (fewer lines)")
-    ap.add_argument("--only", choices=["tcp", "udp", "micro"], help="run one section")
-    ap.add_argument("--lines", type=int, help="TCP lines (default 300000, --quick 30000)")
+                                 description="relay vs syslog-ng vs rsyslog on real log "
+                                             "corpora: TCP, 8 TCP connections, UDP, micro.")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"a fast sanity run: {QUICK_LINES:,} lines, one corpus, 1 s of UDP "
+                         "at 50k msg/s")
+    ap.add_argument("--only", choices=["tcp", "tcp8", "udp", "micro"], help="one workload")
+    ap.add_argument("--regime", choices=corpus.REGIMES, help="one stamp regime (default both)")
+    ap.add_argument("--corpus", help="corpora, comma-separated, or 'all' (default: every "
+                                     "loghub corpus in place; --quick: the first)")
+    ap.add_argument("--peers", default=",".join(PEERS),
+                    help="daemons to run, comma-separated (default %(default)s)")
+    ap.add_argument("--lines", type=int,
+                    help=f"TCP lines per run (default {DEFAULT_LINES:,}, --quick {QUICK_LINES:,})")
     ap.add_argument("--udp-rates", help="offered UDP rates in msg/s, comma-separated "
                                         "(default 50000,100000; --quick 50000)")
-    ap.add_argument("--udp-seconds", type=int, help="seconds per UDP run (default 10, --quick 3)")
+    ap.add_argument("--udp-seconds", type=int, help="seconds per UDP run (default 10, --quick 1)")
+    ap.add_argument("--relay-option", action="append", type=_relay_option, default=[],
+                    metavar="KEY=VALUE",
+                    help="an [options] entry for the relay's config, e.g. workers=2 "
+                         "(repeatable; VALUE as TOML, else as a string)")
+    ap.add_argument("--data-dir", help="where the corpus files are (default benchmarks/data)")
+    ap.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     ap.add_argument("--profile", metavar="FILE",
-                    help="only profile the relay's TCP workload run with py-spy into FILE "
-                         "(speedscope) and print the hot spots")
+                    help="only profile the relay's one-connection TCP run with py-spy into "
+                         "FILE (speedscope) and print the hot spots")
     args = ap.parse_args(argv)
-    lines = args.lines or (30_000 if args.quick else workload.DEFAULT_LINES)
+
+    lines = args.lines or (QUICK_LINES if args.quick else DEFAULT_LINES)
     rates = [int(x) for x in args.udp_rates.split(",")] if args.udp_rates else \
         ([50_000] if args.quick else [50_000, 100_000])
-    seconds = args.udp_seconds or (3 if args.quick else 10)
-    sections = [args.only] if args.only else ["tcp", "udp", "micro"]
-    if any(s in ("tcp", "udp") for s in sections) or args.profile:
+    seconds = args.udp_seconds or (1 if args.quick else 10)
+    regimes = [args.regime] if args.regime else list(corpus.REGIMES)
+    workloads = [args.only] if args.only else ["tcp", "tcp8", "udp", "micro"]
+    peers = tuple(p for p in args.peers.split(",") if p)
+    if bad := [p for p in peers if p not in PEERS]:
+        ap.error(f"unknown peer {', '.join(bad)}; choose from {', '.join(PEERS)}")
+    if args.profile:  # one run, or each would overwrite the profile of the one before
+        workloads, peers, regimes = ["tcp"], ("relay",), regimes[:1]
+    if args.data_dir:
+        os.environ["RELAY_BENCH_DATA"] = args.data_dir
+    present = corpus.available()
+    if args.corpus in (None, "all"):
+        names = [c for c in present if c != "synthetic"] if args.corpus is None else present
+        if not names:
+            print("no loghub corpus in place (benchmarks/data/README.md says how); "
+                  "running the synthetic corpus only", file=sys.stderr)
+            names = ["synthetic"]
+        if args.quick or args.profile:
+            names = names[:1]
+    else:
+        names = args.corpus.split(",")
+        if missing := [c for c in names if c not in present]:
+            known = ", ".join(corpus.CORPORA)
+            print(f"corpus {', '.join(missing)} is not in place or unknown (known: {known}; "
+                  "see benchmarks/data/README.md)", file=sys.stderr)
+            return 2
+
+    daemon_runs = [w for w in workloads if w != "micro"]
+    rsyslog = None
+    if daemon_runs:
         for tool in ("syslog-ng", "loggen", "ss"):
             if not shutil.which(tool):
                 print(f"{tool} is not installed (apt-get install syslog-ng-core iproute2)",
                       file=sys.stderr)
                 return 2
-
-    print(f"# relay vs syslog-ng: {machine()}\n")
-    root = tempfile.mkdtemp(prefix="relay-bench-")
-    try:
-        wl = workload.workload_file(lines) if sections != ["micro"] or args.profile else ""
+        if "rsyslog" in peers:
+            try:
+                rsyslog = daemons.find_rsyslog()
+            except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+                print(f"cannot run rsyslog: {e}\n(or leave it out: --peers relay,syslog-ng)",
+                      file=sys.stderr)
+                return 2
         if args.profile:
-            profile = os.path.abspath(args.profile)
-            r = measure(f"tcp workload {lines}", "relay", "tcp",
-                        ["--stream", "--read-file", wl, "--dont-parse", "--rate", "10000000",
-                         "--interval", "600"], lines, root, timeout=600, profile=profile)
-            print_results([r], udp=False)
-            print_hot_spots(profile)
-            return 0
-        if "tcp" in sections:
-            print(f"## TCP, one connection, seed template into a file (workload: {wl})\n")
-            print_results(list(tcp_runs(lines, root, wl)), udp=False)
+            try:
+                py_spy()
+            except RuntimeError as e:
+                print(e, file=sys.stderr)
+                return 2
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _terminate)
+    vers = versions(rsyslog)
+    print(f"# relay vs {', '.join(p for p in peers if p != 'relay') or 'nothing'}: "
+          f"{machine()}; {', '.join(f'{k} {v}' for k, v in vers.items())}\n")
+    if args.relay_option:
+        print("relay options: " + ", ".join(f"{k} = {v}" for k, v in args.relay_option) + "\n")
+    root = tempfile.mkdtemp(prefix="relay-bench-")
+    run = Run(root, peers, dict(args.relay_option), rsyslog,
+              udp_drain=1.0 if args.quick else 2.0,
+              profile=os.path.abspath(args.profile) if args.profile else None)
+    results: list[Result] = []
+    micro_results: list[tuple[str, float]] = []
+    groups: list[Callable[[], Iterator[Result]]] = []
+    for w in daemon_runs:
+        for name in names:
+            for regime in regimes:
+                if w in ("tcp", "tcp8"):
+                    groups.append(functools.partial(tcp_group, run, w, name, regime, lines))
+                else:
+                    groups.extend(functools.partial(udp_group, run, name, regime, rate,
+                                                    seconds, lines) for rate in rates)
+    try:
+        for group in groups:
+            for r in group():
+                results.append(r)
+                print(f"  {r.bench}, {r.daemon}: {r.written}/{r.sent} lines, {r.rate:,.0f} msg/s"
+                      + (f" ({r.error})" if r.error else ""), file=sys.stderr, flush=True)
+        if results:
+            print(f"TCP: {lines:,} lines per run ({CONNECTIONS} connections: "
+                  f"{lines // CONNECTIONS:,} each); UDP: {seconds} s per rate, "
+                  f"{daemons.RCVBUF >> 20} MiB receive buffers asked for\n")
+            print_table(results)
             print()
-        if "udp" in sections:
-            print(f"## UDP at fixed offered rates, {RCVBUF >> 20} MiB receive buffers "
-                  "(rcvbuf: what the kernel granted, skmem rb)\n")
-            udp_wl = workload.workload_file(min(lines, 100_000))
-            print_results(list(udp_runs(rates, seconds, root, udp_wl)), udp=True)
-            print()
-        if "micro" in sections:
-            micro.print_table(micro.run(args.quick))
+        if args.profile:
+            print_hot_spots(run.profile or "")
+        elif "micro" in workloads:
+            from benchmarks import micro  # the relay's internals: only when asked for
+
+            micro_results = micro.run(args.quick)
+            micro.print_table(micro_results)
+    except KeyboardInterrupt:
+        print("interrupted; every process started here has been stopped", file=sys.stderr)
+        return 130
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    return 0
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"machine": machine(), "versions": vers,
+                           "settings": {"lines": lines, "connections": CONNECTIONS,
+                                        "udp_rates": rates, "udp_seconds": seconds,
+                                        "corpora": names, "regimes": regimes,
+                                        "peers": list(peers),
+                                        "relay_options": dict(args.relay_option)},
+                           "results": [r.figures() for r in results],
+                           "ratios": ratios(results),
+                           "micro": [{"case": c, "us_per_msg": us} for c, us in micro_results]},
+                          f, indent=1)
+    return 1 if any(r.error or r.same_as_syslog_ng is False for r in results) else 0
 
 
 if __name__ == "__main__":

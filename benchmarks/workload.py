@@ -1,7 +1,7 @@
 """The benchmark workload: real-world-shaped RFC 3164 syslog lines, generated on demand.
 
-This sits in front of the whole data path: the harness (``python -m benchmarks``) sends
-these lines with ``loggen --read-file --dont-parse`` to the relay and to syslog-ng.
+These are the micro-benchmarks' input (``benchmarks.micro``) and the harness's
+``synthetic`` corpus (``benchmarks.corpus``), which needs no data set in place.
 
 The lines are synthetic: a seeded generator writes them from templates of what sshd,
 sudo, CRON, postfix, the kernel, nginx, systemd, dhclient and named log on Debian hosts,
