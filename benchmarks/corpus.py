@@ -14,9 +14,11 @@ A workload line is ``<PRI>STAMP HOST REST``:
     them), so one is added per line, from the program's usual facility and a seeded,
     message-aware severity.  The same corpus line always gets the same PRI.
   - **STAMP**: in the ``replay`` regime each line keeps its own stamp (archived logs
-    replayed); in the ``live`` regime stamps are rewritten to a feed ending at the
-    second the file is written, one to eight lines per second (seeded), so that stamps
-    repeat from line to line as they do in service.
+    replayed, a backlog after an outage); each further copy of the corpus is the same
+    archive moved later by its own span, so that no stamp comes back and a cache of
+    seen stamps cannot hide the cost of a new one.  In the ``live`` regime stamps are
+    rewritten to the seconds just before the file is written, thousands of lines per
+    second (seeded), as a relay in service sees many senders' clocks at this rate.
 The corpus is repeated until the file has the lines asked for.
 
     .venv/bin/python -m benchmarks.corpus --list
@@ -27,6 +29,7 @@ The corpus is repeated until the file has the lines asked for.
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import os
 import random
@@ -42,7 +45,8 @@ from benchmarks import workload
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 REGIMES = ("live", "replay")
 SEED = 3164
-LIVE_LINES_PER_SECOND = (1, 8)  # a feed of a handful of lines per second, as in service
+# the lines a second of many senders brings at the rates measured here
+LIVE_LINES_PER_SECOND = (5_000, 15_000)
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,7 @@ def _stamp(month: int, day: int, hms: str) -> bytes:
 
 
 def live_stamps(count: int, now: float, seed: int = SEED) -> list[bytes]:
-    """``count`` stamps of a feed that ends at ``now``'s second, oldest first, a handful of
+    """``count`` stamps of a feed that ends at ``now``'s second, oldest first, thousands of
     lines per second (local time, as a sender's clock writes them)."""
     rng = random.Random(seed)
     per_second: list[int] = []
@@ -189,10 +193,31 @@ def lines(name: str, regime: str, count: int, *, now: float | None = None,
     entries = load(name, data_dir)
     stamps = live_stamps(count, time.time() if now is None else now) \
         if regime == "live" else None
+    span = _span_days(entries)
     for i in range(count):
         e = entries[i % len(entries)]
-        stamp = stamps[i] if stamps is not None else _stamp(e.month, e.day, e.hms)
+        if stamps is not None:
+            stamp = stamps[i]
+        else:
+            stamp = _moved_stamp(e, (i // len(entries)) * span)
         yield b"<%d>%s %s\n" % (e.pri, stamp, e.rest)
+
+
+# a leap year, so that every corpus day (29 February too) is a date
+_YEAR = 2024
+
+
+def _span_days(entries: list[Entry]) -> int:
+    """Whole days from the corpus's first stamp to the day after its last one."""
+    days = [datetime.date(_YEAR, e.month + 1, e.day).toordinal() for e in entries]
+    return max(days) - min(days) + 1
+
+
+def _moved_stamp(e: Entry, days: int) -> bytes:
+    if not days:
+        return _stamp(e.month, e.day, e.hms)
+    d = datetime.date.fromordinal(datetime.date(_YEAR, e.month + 1, e.day).toordinal() + days)
+    return _stamp(d.month - 1, d.day, e.hms)
 
 
 def write(name: str, regime: str, count: int, directory: str, *,
