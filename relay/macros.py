@@ -23,14 +23,27 @@ describe this host and process, not syslog-ng's.
 from __future__ import annotations
 
 import os
-import re
-import socket
 import time
 import zlib
 from collections.abc import Callable
 
+from relay.facts.cnum import strtol
+from relay.facts.names import (
+    DATE_FIELDS,
+    DATE_PREFIXES,
+    FACILITY_CODES,
+    FACILITY_NAMES,
+    MACROS,
+    MONTH_NAMES,
+    MONTHS,
+    PAIR_ALIASES,
+    SEVERITY_CODES,
+    SEVERITY_NAMES,
+    WEEKDAY_ABBREVS,
+    WEEKDAY_NAMES,
+)
 from relay.message import FLAG_LOCAL, LogMessage, tag_id
-from relay.parse.stamp import MONTHS, local_info
+from relay.parse.stamp import local_info
 
 Getter = Callable[[LogMessage], str]
 
@@ -39,54 +52,8 @@ clock: Callable[[], int] = time.time_ns
 
 _START_NS = time.time_ns()
 
-FACILITY_NAMES = (
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
-    "authpriv", "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1",
-    "local2", "local3", "local4", "local5", "local6", "local7",
-)  # fmt: skip
-SEVERITY_NAMES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
-#: name -> code, with syslog-ng's aliases (for readers of names, e.g. JSON input)
-FACILITY_CODES = {name: code for code, name in enumerate(FACILITY_NAMES)} | {"megasafe": 10}
-SEVERITY_CODES = {name: code for code, name in enumerate(SEVERITY_NAMES)} | {
-    "emergency": 0, "panic": 0, "critical": 2, "error": 3, "warn": 4, "informational": 6,
-}  # fmt: skip
-
-MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-)  # fmt: skip
-# Sunday first, as C's tm_wday
-WEEKDAY_ABBREVS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
-WEEKDAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-
-#: the date fields; each also exists as S_, R_, C_ and P_
-DATE_FIELDS = (
-    "DATE", "FULLDATE", "ISODATE", "STAMP", "YEAR", "YEAR_DAY", "MONTH", "MONTH_WEEK",
-    "MONTH_ABBREV", "MONTH_NAME", "DAY", "HOUR", "HOUR12", "MIN", "SEC", "USEC", "MSEC",
-    "AMPM", "WEEKDAY", "WEEK_DAY", "WEEK_DAY_ABBREV", "WEEK_DAY_NAME", "WEEK", "ISOWEEK",
-    "TZOFFSET", "TZ", "UNIXTIME",
-)  # fmt: skip
-_OTHER_MACROS = (
-    "FACILITY", "FACILITY_NUM", "SEVERITY", "SEVERITY_NUM", "PRIORITY", "LEVEL", "LEVEL_NUM",
-    "TAG", "TAGS", "BSDTAG", "PRI", "SYSUPTIME", "SDATA", "MSGHDR", "SOURCEIP", "DESTIP",
-    "DESTPORT", "PROTO", "SEQNUM", "CONTEXT_ID", "_", "RCPTID", "RUNID", "HOSTID", "UNIQID",
-    "MSG", "MESSAGE", "HOST", "LOGHOST",
-)  # fmt: skip
-#: every macro name syslog-ng 3.38 knows (everything else is a name-value pair)
-MACROS: frozenset[str] = frozenset(
-    _OTHER_MACROS
-    + DATE_FIELDS
-    + tuple(p + f for p in ("R_", "S_", "C_", "P_") for f in DATE_FIELDS)
-)
-
-#: macros whose text is never empty (format-json need not check them)
-NEVER_EMPTY: frozenset[str] = frozenset(
-    ("FACILITY", "FACILITY_NUM", "SEVERITY", "SEVERITY_NUM", "PRIORITY", "LEVEL",
-     "LEVEL_NUM", "TAG", "BSDTAG", "PRI", "SOURCEIP", "DESTIP", "DESTPORT", "PROTO",
-     "RUNID", "HOSTID", "SYSUPTIME")
-    + DATE_FIELDS
-    + tuple(p + f for p in ("R_", "S_", "C_", "P_") for f in DATE_FIELDS)
-)
+# FACILITY_CODES, SEVERITY_CODES and MACROS stay importable from here for their readers
+# (relay.parse.json, relay.template); their home is relay.facts.names
 
 
 # --- dates ----------------------------------------------------------------------------
@@ -227,18 +194,7 @@ def seqnum(m: LogMessage) -> int:
     if m.flags & FLAG_LOCAL:
         return m.seqnum & 0xFFFFFFFF
     text = m.values.get(".SDATA.meta.sequenceId")
-    return _strtol(text) & 0xFFFFFFFF if text else 0
-
-
-# C strtol(text, NULL, 10): leading space, a sign, then as many digits as there are
-_STRTOL = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
-
-
-def _strtol(text: str) -> int:
-    m = _STRTOL.match(text)
-    if m is None:
-        return 0
-    return max(-(2**63), min(2**63 - 1, int(m.group(1))))
+    return strtol(text) & 0xFFFFFFFF if text else 0
 
 
 def _seqnum_text(m: LogMessage) -> str:
@@ -248,7 +204,7 @@ def _seqnum_text(m: LogMessage) -> str:
         text = m.values.get(".SDATA.meta.sequenceId")
         if not text:
             return ""
-        n = _strtol(text) & 0xFFFFFFFF
+        n = strtol(text) & 0xFFFFFFFF
     return str(n) if n else ""
 
 
@@ -360,8 +316,10 @@ def tags(m: LogMessage) -> str:
     return text
 
 
-_LOGHOST = socket.gethostname().split(".", 1)[0]
-_HOSTID = f"{zlib.crc32(socket.gethostname().encode()):08x}"
+# (the node name is what socket.gethostname() returns on Linux)
+_HOSTNAME = os.uname().nodename
+_LOGHOST = _HOSTNAME.split(".", 1)[0]
+_HOSTID = f"{zlib.crc32(_HOSTNAME.encode()):08x}"
 _RUNID = str(os.getpid())
 
 
@@ -409,20 +367,16 @@ _FIXED: dict[str, Getter] = {
 }
 
 
-#: other names of name-value pairs (not macros: no scope and no --key glob sees them)
-ALIASES = {"FULLHOST": "HOST", "FULLHOST_FROM": "HOST_FROM", "MSGONLY": "MESSAGE"}
-
-
 def resolve(name: str) -> Getter:
     """A getter for macro or name-value pair ``name`` ("" when the pair is unset)."""
-    alias = ALIASES.get(name)
+    alias = PAIR_ALIASES.get(name)
     if alias is not None:
         return _pair(alias)
     getter = _FIXED.get(name)
     if getter is not None:
         return getter
     if name in MACROS:
-        if name[:2] in ("R_", "S_", "C_", "P_") and name[2:] in DATE_FIELDS:
+        if name[:2] in DATE_PREFIXES and name[2:] in DATE_FIELDS:
             return _date_getter(name[:2], name[2:])
         return _date_getter("", name)
     return _pair(name)
@@ -465,5 +419,5 @@ def inline(name: str) -> tuple[str, dict[str, object]] | None:
     return None if expr is None else (expr, _INLINE_NAMES)
 
 
-__all__ = ["ALIASES", "MACROS", "NEVER_EMPTY", "DATE_FIELDS", "resolve", "inline", "clock",
+__all__ = ["FACILITY_CODES", "MACROS", "SEVERITY_CODES", "resolve", "inline", "clock",
            "seqnum", "sdata", "msghdr"]

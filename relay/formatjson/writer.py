@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 import orjson
 
 import relay.macros
+from relay.facts.names import NEVER_EMPTY
 from relay.formatjson.encode import (
     T_JSON,
     CastFailed,
@@ -35,7 +36,7 @@ from relay.formatjson.valuepairs import (
     rekey,
     takes_pairs,
 )
-from relay.macros import NEVER_EMPTY, inline
+from relay.macros import inline
 from relay.message import LogMessage
 
 Getter = Callable[[LogMessage], str]
