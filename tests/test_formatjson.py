@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import orjson
 import pytest
 from fixedclock import RECEIVED_NS, held_utc, parse_at
 from hypothesis import HealthCheck, assume, given, settings
@@ -17,7 +18,8 @@ from hypothesis import strategies as st
 from relay.errors import TemplateError
 from relay.formatjson import ALL_MACRO_NAMES, FormatJson, escape, walk
 from relay.macros import MACROS, resolve
-from relay.message import LogMessage
+from relay.macros.recipes import recipe
+from relay.message import FLAG_LOCAL, LogMessage
 from relay.parse import Parser, Peer
 from relay.template import Template, compile_template
 
@@ -398,3 +400,32 @@ def test_generated_options_against_syslog_ng(templates: list[str], batch: list[b
     # a rekey that leaves an empty name kills syslog-ng 3.38 (the relay writes "" as the key)
     assume(all(out is not None for record in expected for out in record.values()))
     assert ours(batch, named, driver) == expected
+
+
+def _recipe_messages() -> Iterator[LogMessage]:
+    for pri in (0, 13, 191, 1023, 65535):
+        for sec, gmtoff in ((1065910455, -7 * 3600 - 1800), (951868799, 0), (-1, 3600)):
+            for flags, seq in ((0, ""), (0, "17"), (FLAG_LOCAL, "")):
+                m = LogMessage()
+                m.values = {"PROGRAM": "p"}
+                if seq:
+                    m.values[".SDATA.meta.sequenceId"] = seq
+                m.pri, m.flags, m.seqnum = pri, flags, 5
+                m.tags = [".source.s"] if pri & 1 else ["a b", "c"]
+                m.source_ip = "" if pri == 13 else "192.0.2.1"
+                m.stamp_sec, m.stamp_gmtoff = sec + pri, gmtoff
+                m.recvd_sec, m.recvd_gmtoff = sec - pri * 997, -gmtoff
+                yield m
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MACROS if recipe(n) is not None))
+def test_generated_writers_compute_macros_as_their_getters(name: str) -> None:
+    fj = FormatJson(["--key", name], lambda t: compile_template(t, escapes=False), resolve)
+    render = fj.renderer()
+    messages = list(_recipe_messages())
+    for m in messages:  # each set of pair names is seen once: the general path
+        render(m)
+    for m in messages:  # then by the writer generated for it, from the recipe
+        assert render(m) == fj._render_general(m), (name, m.pri, m.values)
+        value = resolve(name)(m)
+        assert render(m) == (orjson.dumps({name: value}) if value else b"{}")

@@ -42,10 +42,10 @@ Options that syslog-ng 3.38 lacks but later versions have: ``--upper`` and ``--l
 (ASCII case of the rekeyed names).
 """
 
+from relay.facts.names import MACRO_TABLE as ALL_MACRO_NAMES
 from relay.formatjson.encode import escape, walk
 from relay.formatjson.encode import split_levels as _tokens
 from relay.formatjson.options import StrTemplate
-from relay.formatjson.valuepairs import ALL_MACRO_NAMES
 from relay.formatjson.writer import FormatJson
 
 __all__ = ["ALL_MACRO_NAMES", "FormatJson", "StrTemplate", "_tokens", "escape", "walk"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from relay.facts.names import MACRO_TABLE
 from relay.formatjson.encode import sort_key
 
 # -- scopes ------------------------------------------------------------------------------
@@ -45,33 +46,6 @@ RFC5424_SET = ("MSGID",)
 SELECTED_SET = ("TAGS", "SOURCEIP", "SEQNUM")
 
 
-def _date_names(prefix: str) -> tuple[str, ...]:
-    return tuple(
-        prefix + n
-        for n in (
-            "DATE", "FULLDATE", "ISODATE", "STAMP", "YEAR", "YEAR_DAY", "MONTH",
-            "MONTH_WEEK", "MONTH_ABBREV", "MONTH_NAME", "DAY", "HOUR", "HOUR12", "MIN",
-            "SEC", "MSEC", "USEC", "AMPM", "WEEKDAY", "WEEK_DAY", "WEEK_DAY_ABBREV",
-            "WEEK_DAY_NAME", "WEEK", "ISOWEEK", "TZOFFSET", "TZ", "UNIXTIME",
-        )
-    )
-
-
-# syslog-ng 3.38's macro table, in its order: the "all-macros" scope and what --key
-# globs are matched against.
-ALL_MACRO_NAMES: tuple[str, ...] = (
-    "FACILITY", "FACILITY_NUM", "SEVERITY", "SEVERITY_NUM", "PRIORITY", "LEVEL",
-    "LEVEL_NUM", "TAG", "TAGS", "BSDTAG", "PRI",
-    # the plain date macros, with SYSUPTIME in the middle as in the table
-    "DATE", "FULLDATE", "ISODATE", "STAMP", "YEAR", "YEAR_DAY", "MONTH", "MONTH_WEEK",
-    "MONTH_ABBREV", "MONTH_NAME", "DAY", "HOUR", "HOUR12", "MIN", "SEC", "USEC", "MSEC",
-    "AMPM", "WEEKDAY", "WEEK_DAY", "WEEK_DAY_ABBREV", "WEEK_DAY_NAME", "WEEK", "ISOWEEK",
-    "TZOFFSET", "TZ", "SYSUPTIME", "UNIXTIME",
-    *_date_names("R_"), *_date_names("S_"), *_date_names("C_"), *_date_names("P_"),
-    "SDATA", "MSGHDR", "SOURCEIP", "DESTIP", "DESTPORT", "PROTO", "SEQNUM", "CONTEXT_ID",
-    "_", "RCPTID", "RUNID", "HOSTID", "UNIQID", "MSG", "MESSAGE", "HOST", "LOGHOST",
-)
-
 # (glob, include) in argument order, from --key, --exclude and --subkeys
 Patterns = list[tuple[Callable[[str], bool], bool]]
 
@@ -89,7 +63,7 @@ def macro_names(scopes: int, patterns: Patterns) -> list[str]:
     """The selected macros, in order; a macro may come twice."""
     names: list[str] = []
     if patterns:
-        names += [n for n in ALL_MACRO_NAMES if included(patterns, n, False)]
+        names += [n for n in MACRO_TABLE if included(patterns, n, False)]
     sets: list[tuple[str, ...]] = []
     if scopes & (RFC3164 | RFC5424 | SELECTED_MACROS):
         sets.append(RFC3164_SET)
@@ -98,7 +72,7 @@ def macro_names(scopes: int, patterns: Patterns) -> list[str]:
     if scopes & SELECTED_MACROS:
         sets.append(SELECTED_SET)
     if scopes & ALL_MACROS:
-        sets.append(ALL_MACRO_NAMES)
+        sets.append(MACRO_TABLE)
     for macro_set in sets:
         names += [n for n in macro_set if included(patterns, n, True)]
     return names

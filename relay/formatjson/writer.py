@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 import orjson
 
 import relay.macros
+from relay.facts.names import NEVER_EMPTY
 from relay.formatjson.encode import (
     T_JSON,
     CastFailed,
@@ -35,7 +36,7 @@ from relay.formatjson.valuepairs import (
     rekey,
     takes_pairs,
 )
-from relay.macros import NEVER_EMPTY, inline
+from relay.macros.recipes import AttrOr, Guard, Lookups, Memo, Recipe, recipe
 from relay.message import LogMessage
 
 Getter = Callable[[LogMessage], str]
@@ -75,7 +76,7 @@ class FormatJson:
         only_initial_dot = all(t.pattern == ".*" for t in self.transforms)
         builtins: list[tuple[str, Getter]] = []
         nonempty: set[str] = set()
-        inlines: list[tuple[str, dict[str, object]] | None] = []
+        recipes: list[Recipe | None] = []
         for name in dict.fromkeys(names):  # a macro twice has the same value twice
             # a macro that is also an included name-value pair of the same name adds nothing:
             # it has the same value, and when that is empty the pair's "" stays anyway
@@ -85,10 +86,10 @@ class FormatJson:
             if name in NEVER_EMPTY:
                 nonempty.add(builtins[-1][0])
             # generated writers compute these macros in place (when they are ours)
-            inlines.append(inline(name) if resolve is relay.macros.resolve else None)
+            recipes.append(recipe(name) if resolve is relay.macros.resolve else None)
         self.builtins = builtins
         self._nonempty_keys = nonempty
-        self._inlines = inlines
+        self._recipes = recipes
         self.pair_keys: list[tuple[str, StrTemplate, int]] = [
             (rekey(self.transforms, name), tpl, kind) for name, tpl, kind in self.pairs
         ]
@@ -211,12 +212,12 @@ class FormatJson:
             key: (f"values[{name!r}]", self.omit_empty) for key, name in pair_names.items()}
         namespace: dict[str, object] = {"dumps": orjson.dumps, "fallback": fallback}
         for i, (key, getter) in enumerate(self.builtins):
-            expr = f"g{i}(msg)"
-            namespace[f"g{i}"] = getter
-            found = self._inlines[i]
-            if found is not None:
-                expr, names = found
-                namespace.update(names)
+            found = self._recipes[i]
+            if found is None:
+                expr = f"g{i}(msg)"
+                namespace[f"g{i}"] = getter
+            else:
+                expr = _expression(found, f"r{i}_", namespace)
             if key in exprs:  # a macro and a pair of one key: a non-empty macro wins
                 exprs[key] = (f"({expr} or {exprs[key][0]})", self.omit_empty)
             else:
@@ -289,6 +290,39 @@ class FormatJson:
         except CastFailed:
             return b""
         return text.encode("utf-8")
+
+
+def _expression(how: Recipe, prefix: str, namespace: dict[str, object]) -> str:
+    """The Python expression over ``msg`` that computes a macro as its recipe says; the
+    objects it names are put in ``namespace`` under names starting with ``prefix``."""
+    def attr(name: str) -> str:
+        if not name.isidentifier():
+            raise ValueError(f"not an attribute name: {name!r}")
+        return f"msg.{name}"
+
+    def bind(suffix: str, obj: object) -> str:
+        namespace[prefix + suffix] = obj
+        return prefix + suffix
+
+    if type(how) is Lookups:
+        terms = []
+        for j, part in enumerate(how.parts):
+            number = " + ".join(attr(a) for a in part.attrs)
+            if part.div != 1:
+                number = f"({number}) // {int(part.div)}"
+            if part.mod:
+                number = f"({number}) % {int(part.mod)}"
+            terms.append(f"{bind(f't{j}', part.table)}[{number}]")
+        return "(" + " + ".join(terms) + ")"
+    if type(how) is AttrOr:
+        return f"({attr(how.attr)} or {bind('default', how.default)})"
+    if type(how) is Memo:
+        table, fill = bind("table", how.table), bind("fill", how.fill)
+        return f"({table}.get(tuple({attr(how.attr)})) or {fill}(msg))"
+    if type(how) is Guard:
+        getter, pair = bind("get", how.getter), bind("pair", how.pair)
+        return f"({getter}(msg) if msg.flags & {int(how.flag)} or {pair} in msg.values else '')"
+    raise TypeError(f"no code for {how!r}")
 
 
 def _is_json_template(tpl: StrTemplate) -> bool:
