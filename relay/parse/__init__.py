@@ -31,11 +31,11 @@ from relay.facts.names import DEFAULT_PRI, ERROR_PRI, PROTOCOLS
 from relay.message import FLAG_LOCAL, LogMessage, tag_id
 from relay.parse.json import parse_json
 from relay.parse.peer import Peer, local_peer
+from relay.parse.receive import RECEIVE
 from relay.parse.rfc3164 import OneMatch, parse_rfc3164
 from relay.parse.rfc5424 import COMMON as COMMON_5424
 from relay.parse.rfc5424 import NOT_5424, OK, parse_rfc5424
 from relay.parse.rfc5424 import parse_common as parse_common_5424
-from relay.parse.stamp import RECEIVE
 
 
 def parse_pri(s: str) -> tuple[int, int]:

@@ -10,6 +10,7 @@ None when the text holds no stamp of that form); nothing is consumed on failure.
 
 from __future__ import annotations
 
+import calendar
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -224,6 +225,9 @@ def reset_caches() -> None:
     """Forget cached zone answers; call after changing TZ (and time.tzset())."""
     _to_unix_cache.clear()
     _local_cache.clear()
+    _local_days.clear()
+    global _last_by_day
+    _last_by_day = None
     for reset in CACHE_RESETTERS:
         reset()
 
@@ -247,12 +251,95 @@ def to_unix(w: Wall, year: int) -> tuple[int, int]:
     by the stamp's own offset (the local zone's when it has none) and by however many
     hours mktime() normalized away, so that "25:14:15" lands a day later than a plain
     normalization would: syslog-ng does so, hence we do.
+
+    On a day whose local offset does not change, mktime() is that day's midnight plus
+    the seconds of the day, so such days are converted once (``_local_day``) and every
+    stamp in them costs an addition: varied stamps cost what repeated ones do.
     """
+    day = _uniform_day(year, w.mon, w.mday, w.hour, w.min, w.sec)
+    if day is None:
+        return _to_unix_by_mktime(w, year)
+    global _last_by_day
+    _last_by_day = (year, w.mon + 1, w.mday, w.hour, w.min, w.sec, 0, 0, -1)
+    local_off = day[1]
+    target = local_off if w.gmtoff is None else w.gmtoff
+    return day[0] + w.hour * 3600 + w.min * 60 + w.sec + local_off - target, target
+
+
+def local_to_unix(year: int, mon: int, mday: int, hour: int, minute: int,
+                  sec: int) -> tuple[int, int]:
+    """``to_unix`` of a stamp that carries no zone, from its fields."""
+    day = _uniform_day(year, mon, mday, hour, minute, sec)
+    if day is None:
+        return _to_unix_by_mktime(Wall(0, year, mon, mday, hour, minute, sec, 0, None), year)
+    global _last_by_day
+    _last_by_day = (year, mon + 1, mday, hour, minute, sec, 0, 0, -1)
+    return day[0] + hour * 3600 + minute * 60 + sec, day[1]
+
+
+def _uniform_day(year: int, mon: int, mday: int, hour: int, minute: int,
+                 sec: int) -> tuple[int, int] | None:
+    """(mktime() of the day's midnight, its offset) when the day keeps one local offset
+    and the fields need no normalizing; None otherwise."""
+    # (a day past the month's end is normalized by mktime: the slow path knows how)
+    if (0 <= hour < 24 and 0 <= minute < 60 and 0 <= sec < 60 and 1 <= mday
+            and (mday <= 28 or mday <= _days_in_month(year, mon))):
+        day = _local_days.get((year, mon, mday)) or _local_day(year, mon, mday)
+        if day[0]:
+            return day[1], day[2]
+    return None
+
+
+def _days_in_month(year: int, mon: int) -> int:
+    if mon == 1:
+        return 29 if (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 else 28
+    return 30 if mon in (3, 5, 8, 10) else 31
+
+
+# (year, month from 0, day) -> (whether the day keeps one local offset, mktime() of its
+# midnight, that offset)
+_local_days: dict[tuple[int, int, int], tuple[bool, int, int]] = {}
+
+
+def _local_day(year: int, mon: int, mday: int) -> tuple[bool, int, int]:
+    # (with localtime() only: mktime() keeps a guess from call to call, which decides
+    # the ambiguous hour of a fall-back day, and the slow path must find it unchanged)
+    if len(_local_days) > 4096:
+        _local_days.clear()
+    try:
+        utc_midnight = calendar.timegm((year, mon + 1, mday, 0, 0, 0))
+        offset = time.localtime(utc_midnight).tm_gmtoff
+        midnight = utc_midnight - offset
+        start = time.localtime(midnight)
+        # one offset from 00:00:00 to 23:59:59 (a zone changes it at most once a day)
+        end = time.localtime(midnight + 86399)
+        uniform = (start.tm_hour == 0 and start.tm_min == 0 and start.tm_sec == 0
+                   and start.tm_mday == mday and start.tm_gmtoff == offset
+                   and end.tm_gmtoff == offset and end.tm_mday == mday)
+        r = (uniform, midnight, offset)
+    except (OverflowError, ValueError):
+        r = (False, 0, 0)
+    _local_days[year, mon, mday] = r
+    return r
+
+
+# The fields of the last stamp converted without mktime(), if any since its last call.
+# mktime() starts from the offset of its previous answer, and that decides which of the
+# two 01:30s of a fall-back night it returns: before it is asked again, it is shown the
+# stamp it would have seen last had every stamp gone through it, as in syslog-ng.
+_last_by_day: tuple[int, ...] | None = None
+
+
+def _to_unix_by_mktime(w: Wall, year: int) -> tuple[int, int]:
+    global _last_by_day
     key = (year, w.mon, w.mday, w.hour, w.min, w.sec, w.gmtoff)
     r = _to_unix_cache.get(key)
     if r is None:
         if len(_to_unix_cache) > 4096:
             _to_unix_cache.clear()
+        if _last_by_day is not None:
+            time.mktime(_last_by_day)  # type: ignore[arg-type]
+            _last_by_day = None
         try:
             t = int(time.mktime((year, w.mon + 1, w.mday, w.hour, w.min, w.sec, 0, 0, -1)))
             lt = time.localtime(t)
@@ -301,70 +388,3 @@ def guess_year(mon: int, recvd_sec: int) -> int:
     if mon == 0 and now_mon == 11:
         return year + 1
     return year
-
-
-class ReceiveSecond:
-    """What follows from the receive second alone, kept for the last second seen.
-
-    ``gmtoff`` is the local UTC offset then; ``stamps`` maps the stamp text of the common
-    shape to (seconds, offset), or to None for a stamp with no month, for that second's
-    year and month (a stamp has no year: it is guessed from them).
-    """
-
-    __slots__ = ("sec", "gmtoff", "stamps", "_year_mon", "_by_month")
-
-    def __init__(self) -> None:
-        self.sec: int | None = None
-        self.gmtoff = 0
-        self.stamps: dict[str, tuple[int, int] | None] = {}
-        self._year_mon = (0, -1)
-        self._by_month: dict[tuple[int, int], dict[str, tuple[int, int] | None]] = {}
-        CACHE_RESETTERS.append(self.reset)
-
-    def move(self, sec: int) -> None:
-        """Make ``sec`` the current receive second."""
-        gmtoff, year, mon = local_info(sec)
-        self.sec = sec
-        self.gmtoff = gmtoff
-        if (year, mon) != self._year_mon:
-            self._year_mon = (year, mon)
-            stamps = self._by_month.get((year, mon))
-            if stamps is None:
-                if len(self._by_month) > 16:
-                    self._by_month.clear()
-                stamps = self._by_month[year, mon] = {}
-            self.stamps = stamps
-
-    def stamp_of_common(self, stamp: str) -> tuple[int, int] | None:
-        """(seconds, offset) of the stamp text of a COMMON match, or None if no month.
-
-        Also takes the PIX/ASA stamps of COMMON_EXTRA, "MMM DD YYYY HH:MM:SS", which carry
-        their year (and so do not depend on the receive second; they share the map).
-        """
-        stamps = self.stamps
-        if len(stamps) > 4096:
-            stamps.clear()
-        mon = MONTH_BY_LOWER.get(stamp[:3].lower(), -1)
-        found: tuple[int, int] | None = None
-        if mon >= 0 and self.sec is not None:
-            if len(stamp) == 20:
-                year = int(stamp[7:11])
-                w = Wall(0, year, mon, int(stamp[4:6]), int(stamp[12:14]), int(stamp[15:17]),
-                         int(stamp[18:20]), 0, None)
-                found = to_unix(w, year)
-            else:
-                w = Wall(0, -1, mon, int(stamp[4:6]), int(stamp[7:9]), int(stamp[10:12]),
-                         int(stamp[13:15]), 0, None)
-                found = to_unix(w, guess_year(mon, self.sec))
-        stamps[stamp] = found
-        return found
-
-    def reset(self) -> None:
-        self.sec = None
-        self._year_mon = (0, -1)
-        self._by_month.clear()
-        self.stamps = {}
-
-
-#: the receive second of the last message parsed, shared by every parser
-RECEIVE = ReceiveSecond()
