@@ -69,7 +69,7 @@ def _value_name(name: str, key: str, value: object) -> str:
 
 def _template(name: str, key: str, value: object) -> Callable[[LogMessage], str]:
     try:
-        return compile_template(_str(name, key, value)).render_str
+        return compile_template(_str(name, key, value), filter_compiler=compile_filter).render_str
     except TemplateError as e:
         raise _fail(name, key, str(e)) from None
 
@@ -124,7 +124,7 @@ def _subst(name: str, spec: object) -> Rewrite:
 def _tag(name: str, key: str, spec: object, on: bool) -> Rewrite:
     text = _str(name, key, spec)
     if "$" not in text:
-        tag = compile_template(text).render_str(LogMessage())
+        tag = compile_template(text, filter_compiler=compile_filter).render_str(LogMessage())
         tag_id(tag)  # numbered as the config is read, as syslog-ng does
         if on:
             def set_tag(msg: LogMessage) -> None:

@@ -2,10 +2,15 @@
 syslog-ng 3.38's basicfuncs and cryptofuncs that work on one message.
 
 Part of the templates stage.  ``relay.template`` splits ``$(NAME ARG ...)`` into words
-and calls ``compile_function(argv, compile_arg)``; ``FUNCTIONS`` maps each name to a
+and calls ``compile_function(argv, context)``; ``FUNCTIONS`` maps each name to a
 compiler that checks the words at config time (a ``TemplateError`` where syslog-ng
 refuses the config) and returns a getter from a message to the text.  ``format-json``
 is not here: ``relay.template`` compiles it itself, for its fast path.
+
+The ``CompileContext`` carries what a function needs to compile its words: a compiler
+for argument templates and, for the conditions of ``$(if)`` and ``$(grep)``, a filter
+compiler.  Filters are routing, a layer above templates: this module never imports
+them, it is handed one.
 
 How syslog-ng evaluates a function, and so the relay:
 
@@ -37,15 +42,43 @@ import re
 import socket
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from relay.errors import TemplateError
-from relay.filter.compare import parse_number
+from relay.errors import FilterError, TemplateError
+from relay.facts.cnum import parse_number
 from relay.message import LogMessage
 
 Render = Callable[[LogMessage], str]
 CompileArg = Callable[[str], Render]
-FunctionCompiler = Callable[[str, list[str], CompileArg], Render]
+#: what compiles the condition of $(if) and $(grep): relay.filter.compile_filter
+FilterCompiler = Callable[[str], Callable[[LogMessage], bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class CompileContext:
+    """What a function compiler is handed besides its words."""
+
+    #: compiles one argument: a template of its own, already unescaped
+    compile_arg: CompileArg
+    #: compiles a filter expression; None where the caller has no filters to offer
+    filter_compiler: FilterCompiler | None = None
+
+    def compile_condition(self, func: str, expr: str) -> Callable[[LogMessage], bool]:
+        """The condition of ``$(func)``: a filter expression, compiled by the caller's
+        filter compiler; a ``TemplateError`` when it is bad or there is none."""
+        if self.filter_compiler is None:
+            raise TemplateError(
+                f"$({func}) needs a filter compiler for its condition, and this template "
+                "was compiled without one (pass filter_compiler= to compile_template)")
+        try:
+            return self.filter_compiler(expr)
+        except FilterError as exc:
+            raise TemplateError(
+                f"$({func}) Error parsing conditional filter expression: {exc}") from None
+
+
+FunctionCompiler = Callable[[str, list[str], CompileContext], Render]
 
 #: TEMPLATE_INVOKE_MAX_ARGS
 MAX_ARGS = 64
@@ -180,15 +213,15 @@ def _goption(func: str, argv: list[str], spec: _Spec) -> tuple[dict[str, object]
 # -- helpers to build a function from its rendered arguments -----------------------------
 
 
-def _args(args: Sequence[str], compile_arg: CompileArg) -> list[Render]:
-    return [compile_arg(a) for a in args]
+def _args(args: Sequence[str], context: CompileContext) -> list[Render]:
+    return [context.compile_arg(a) for a in args]
 
 
 def _simple(fn: Callable[[list[bytes]], bytes]) -> FunctionCompiler:
     """A function of the rendered arguments' bytes (syslog-ng's TEMPLATE_FUNCTION_SIMPLE)."""
 
-    def compile_simple(name: str, args: list[str], compile_arg: CompileArg) -> Render:
-        renders = _args(args, compile_arg)
+    def compile_simple(name: str, args: list[str], context: CompileContext) -> Render:
+        renders = _args(args, context)
 
         def render(msg: LogMessage) -> str:
             return _s(fn([_b(r(msg)) for r in renders]))
@@ -319,7 +352,7 @@ def _base64_encode(argv: list[bytes]) -> bytes:
     return base64.b64encode(b"".join(argv))
 
 
-def _compile_sanitize(name: str, args: list[str], compile_arg: CompileArg) -> Render:
+def _compile_sanitize(name: str, args: list[str], context: CompileContext) -> Render:
     opts, rest = _goption(name, args, {
         "ctrl-chars": ("c", "flag"), "no-ctrl-chars": ("C", "noflag"),
         "invalid-chars": ("i", "str"), "replacement": ("r", "str"),
@@ -330,7 +363,7 @@ def _compile_sanitize(name: str, args: list[str], compile_arg: CompileArg) -> Re
     # strchr() finds the terminating NUL too, so a NUL is always replaced
     bad = set(invalid) | {0} | (set(range(32)) if ctrl else set())
     table = bytes(replacement[0] if c in bad else c for c in range(256))
-    renders = _args(rest, compile_arg)
+    renders = _args(rest, context)
 
     def render(msg: LogMessage) -> str:
         return _s(b"/".join([_b(r(msg)).translate(table) for r in renders]))
@@ -338,7 +371,7 @@ def _compile_sanitize(name: str, args: list[str], compile_arg: CompileArg) -> Re
     return render
 
 
-def _compile_padding(name: str, args: list[str], compile_arg: CompileArg) -> Render:
+def _compile_padding(name: str, args: list[str], context: CompileContext) -> Render:
     if len(args) < 2:
         raise TemplateError(
             "$(padding) Not enough arguments, usage $(padding <input> <width> [padding string])")
@@ -351,7 +384,7 @@ def _compile_padding(name: str, args: list[str], compile_arg: CompileArg) -> Ren
     fill = _cstr(_b(args[2])) if len(args) > 2 else b""
     # the padding is made once: the pattern repeated and cut to the width
     pattern = (fill * (width // len(fill) + 1))[:width] if fill else b" " * width
-    text = compile_arg(args[0])
+    text = context.compile_arg(args[0])
 
     def render(msg: LogMessage) -> str:
         value = _b(text(msg))
@@ -362,7 +395,7 @@ def _compile_padding(name: str, args: list[str], compile_arg: CompileArg) -> Ren
     return render
 
 
-def _compile_binary(name: str, args: list[str], compile_arg: CompileArg) -> Render:
+def _compile_binary(name: str, args: list[str], context: CompileContext) -> Render:
     if not args:
         raise TemplateError("$(binary) Incorrect parameters, usage $(binary <number> <number> ...)")
     octets = bytearray()
@@ -379,7 +412,7 @@ def _compile_binary(name: str, args: list[str], compile_arg: CompileArg) -> Rend
                 f"{number} is above 255")
         octets.append(number & 0xFF)
     for a in args:
-        compile_arg(a)  # syslog-ng compiles them too, so a bad one is an error
+        context.compile_arg(a)  # syslog-ng compiles them too, so a bad one is an error
     constant = _s(bytes(octets))
     return lambda msg: constant
 
@@ -428,31 +461,20 @@ def _url_decode_one(data: bytes) -> bytes:
 # -- conditions (cond-funcs.c) -----------------------------------------------------------
 
 
-def _compile_filter(func: str, expr: str) -> Callable[[LogMessage], bool]:
-    from relay.errors import FilterError
-    from relay.filter import compile_filter
-
-    try:
-        return compile_filter(expr)
-    except FilterError as exc:
-        raise TemplateError(
-            f"$({func}) Error parsing conditional filter expression: {exc}") from None
-
-
-def _compile_if(name: str, args: list[str], compile_arg: CompileArg) -> Render:
+def _compile_if(name: str, args: list[str], context: CompileContext) -> Render:
     if len(args) != 3:
         raise TemplateError("$(if) requires three arguments")
-    cond = _compile_filter(name, args[0])
-    then, other = compile_arg(args[1]), compile_arg(args[2])
+    cond = context.compile_condition(name, args[0])
+    then, other = context.compile_arg(args[1]), context.compile_arg(args[2])
     return lambda msg: then(msg) if cond(msg) else other(msg)
 
 
-def _compile_grep(name: str, args: list[str], compile_arg: CompileArg) -> Render:
+def _compile_grep(name: str, args: list[str], context: CompileContext) -> Render:
     _, rest = _goption(name, args, {"max-count": ("m", "int")})
     if len(rest) < 2:
         raise TemplateError(f"$({name}) requires at least two arguments")
-    cond = _compile_filter(name, rest[0])
-    renders = _args(rest[1:], compile_arg)
+    cond = context.compile_condition(name, rest[0])
+    renders = _args(rest[1:], context)
     return lambda msg: ",".join([r(msg) for r in renders]) if cond(msg) else ""
 
 
@@ -540,11 +562,11 @@ def _ceil_floor(fn: Callable[[float], float]) -> Callable[[list[bytes]], bytes]:
     return calc
 
 
-def _compile_aggregate(name: str, args: list[str], compile_arg: CompileArg) -> Render:
+def _compile_aggregate(name: str, args: list[str], context: CompileContext) -> Render:
     # sum, min, max, average: over the messages of a context, which here is one message
     if len(args) != 1:
         raise TemplateError(f"$({name}) requires only one argument")
-    arg = compile_arg(args[0])
+    arg = context.compile_arg(args[0])
 
     def render(msg: LogMessage) -> str:
         value = parse_int64(_b(arg(msg)))
@@ -613,14 +635,14 @@ def _dirname(argv: list[bytes]) -> bytes:
     return head
 
 
-def _compile_hash(name: str, args: list[str], compile_arg: CompileArg) -> Render:
+def _compile_hash(name: str, args: list[str], context: CompileContext) -> Render:
     opts, rest = _goption(name, args, {"length": ("l", "int")})
     if not rest:
         raise TemplateError("$(hash) parsing failed, invalid number of arguments")
     digest = "sha256" if name == "hash" else name
     if digest == "md4":
         raise TemplateError("MD4 hash function is not available starting with OpenSSL 3.0.")
-    renders = _args(rest, compile_arg)
+    renders = _args(rest, context)
     size = hashlib.new(digest).digest_size * 2
     length = int(opts.get("length", 0))  # type: ignore[call-overload]
     if length <= 0 or length > size:
@@ -635,8 +657,8 @@ def _compile_hash(name: str, args: list[str], compile_arg: CompileArg) -> Render
     return render
 
 
-def _compile_uuid(name: str, args: list[str], compile_arg: CompileArg) -> Render:
-    _args(args, compile_arg)
+def _compile_uuid(name: str, args: list[str], context: CompileContext) -> Render:
+    _args(args, context)
     return lambda msg: str(uuid.uuid4())
 
 
@@ -698,8 +720,9 @@ NOT_IMPLEMENTED = frozenset({
 })
 
 
-def compile_function(argv: list[str], compile_arg: CompileArg) -> Render:
-    """Compile ``$(argv[0] argv[1:]...)``; ``compile_arg`` compiles one argument template."""
+def compile_function(argv: list[str], context: CompileContext) -> Render:
+    """Compile ``$(argv[0] argv[1:]...)``; ``context`` compiles its arguments (and
+    conditions)."""
     name = argv[0].replace("_", "-")
     if len(argv) > MAX_ARGS + 1:
         raise TemplateError(
@@ -710,4 +733,4 @@ def compile_function(argv: list[str], compile_arg: CompileArg) -> Render:
         if name in NOT_IMPLEMENTED:
             raise TemplateError(f"template function {argv[0]!r} is not supported by the relay")
         raise TemplateError(f"unknown template function {argv[0]!r}")
-    return compiler(name, argv[1:], compile_arg)
+    return compiler(name, argv[1:], context)

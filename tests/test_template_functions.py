@@ -7,7 +7,7 @@ import calendar
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import sng
@@ -17,7 +17,7 @@ from relay.errors import TemplateError
 from relay.filter import compile_filter
 from relay.message import LogMessage
 from relay.parse import Parser, Peer
-from relay.template import compile_template
+from relay.template import Template, compile_template
 
 RECVD_NS = calendar.timegm((2025, 3, 1, 12, 0, 0)) * 1_000_000_000
 PEER = Peer("127.0.0.1", "127.0.0.1", 17, "127.0.0.1", 514)
@@ -30,8 +30,13 @@ def message(**values: str) -> LogMessage:
     return msg
 
 
+def compile_tf(template: str) -> Template:
+    # $(if) and $(grep) hold filters: the filter layer hands its compiler in
+    return compile_template(template, escapes=False, filter_compiler=compile_filter)
+
+
 def render(template: str, msg: LogMessage | None = None) -> bytes:
-    return compile_template(template, escapes=False).render(msg or message())
+    return compile_tf(template).render(msg or message())
 
 
 # -- unit tests --------------------------------------------------------------------------
@@ -157,7 +162,30 @@ def test_names_take_underscores() -> None:
 )
 def test_errors_say_what_and_where(template: str, error: str) -> None:
     with pytest.raises(TemplateError, match=error):
+        compile_tf(template)
+
+
+@pytest.mark.parametrize("template", [
+    "$(if (level(err)) a b)", "$(grep (level(err)) a)", "$(echo $(if (level(err)) a b))",
+    "$(format-json x=$(if (level(err)) a b))",
+])
+def test_conditions_need_a_filter_compiler(template: str) -> None:
+    with pytest.raises(TemplateError, match="needs a filter compiler.*filter_compiler="):
         compile_template(template, escapes=False)
+
+
+def test_nested_conditions_get_the_filter_compiler() -> None:
+    msg = message(PID="7")
+    assert render("$(echo $(if ('$PID' == 7) yes no))", msg) == b"yes"
+    assert render("$(format-json x=$(if ('$PID' == 7) yes no))", msg) == b'{"x":"yes"}'
+    seen: list[str] = []
+
+    def recording(expr: str) -> Callable[[LogMessage], bool]:
+        seen.append(expr)
+        return compile_filter(expr)
+
+    compile_template("$(grep ('$PID' == 7) a)", filter_compiler=recording)
+    assert seen == ["('$PID' == 7)"]
 
 
 def test_filter_compares_a_function() -> None:
@@ -283,7 +311,7 @@ def relay_render(frames: list[bytes], templates: dict[str, str],
     macros.clock = lambda: RECVD_NS
     try:
         parser = Parser(PROTOCOL[driver], "s_net")
-        compiled = {n: compile_template(t, escapes=False) for n, t in templates.items()}
+        compiled = {n: compile_tf(t) for n, t in templates.items()}
         out = []
         for frame in frames:
             msg = parser.parse(frame, PEER, RECVD_NS)
@@ -360,7 +388,7 @@ def test_config_errors_match_syslog_ng() -> None:
     relay_accepts: dict[str, bool] = {}
     for template in ACCEPTANCE:
         try:
-            compile_template(template, escapes=False)
+            compile_tf(template)
             relay_accepts[template] = True
         except TemplateError:
             relay_accepts[template] = False

@@ -37,7 +37,9 @@ from relay.filter import lexer
 from relay.filter.compare import OPERATORS, TYPE_HINTS, Operand, compile_comparison
 from relay.filter.lexer import Token
 from relay.filter.matcher import ALIASES, Matcher, MatcherError, compile_matcher
+from relay.macros import resolve
 from relay.message import FLAG_LOCAL, LogMessage, tag_id
+from relay.template import compile_template
 
 Predicate = Callable[[LogMessage], bool]
 
@@ -427,8 +429,6 @@ class _Parser:
         except OSError as e:
             raise self.fail(f"cannot read in-list file: {e.strerror}", path_tok) from None
         wanted = frozenset(ln.decode("utf-8", "surrogateescape") for ln in lines)
-        from relay.macros import resolve
-
         name = value_tok.text.lstrip("$") if value_tok.text.startswith("$") else value_tok.text
         get = resolve(name)
         return lambda msg: get(msg) in wanted
@@ -477,8 +477,6 @@ def _filter_value(name: str) -> Callable[[LogMessage], str]:
     """A macro or pair as a filter sees it: SEQNUM is the writer's, so empty here."""
     if name == "SEQNUM":
         return lambda msg: ""
-    from relay.macros import resolve
-
     return resolve(ALIASES.get(name, name))
 
 
@@ -487,10 +485,9 @@ _SEQNUM = re.compile(r"\$(?:SEQNUM\b|\{SEQNUM[}:])")
 
 def _filter_template(text: str) -> Callable[[LogMessage], str]:
     """A template as a filter renders it: syslog-ng evaluates filters without a sequence
-    number, so $SEQNUM is empty there (it is the destination writer's counter)."""
-    from relay.template import compile_template
-
-    render = compile_template(text, escapes=False).render_str
+    number, so $SEQNUM is empty there (it is the destination writer's counter).  Its
+    conditions ($(if), $(grep)) are filters themselves, compiled here."""
+    render = compile_template(text, escapes=False, filter_compiler=compile_filter).render_str
     if not _SEQNUM.search(text):
         return render
 
