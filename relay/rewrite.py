@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from relay.errors import ConfigError, FilterError, TemplateError
+from relay.facts.names import REWRITE_ALIASES
 from relay.filter import compile_filter
 from relay.filter.matcher import MatcherError, compile_matcher
 from relay.message import LogMessage, tag_id
@@ -31,7 +32,6 @@ from relay.template import compile_template
 Rewrite = Callable[[LogMessage], None]
 
 _RULES = ("set", "unset", "subst", "set_tag", "clear_tag")
-_ALIASES = {"MSG": "MESSAGE"}
 
 
 def _fail(name: str, key: str, what: str) -> ConfigError:
@@ -64,7 +64,7 @@ def _value_name(name: str, key: str, value: object) -> str:
         text = text[1:]
     if not text or "$" in text or text.startswith("("):
         raise _fail(name, key, "must name one name-value pair, not a template")
-    return _ALIASES.get(text, text)
+    return REWRITE_ALIASES.get(text, text)
 
 
 def _template(name: str, key: str, value: object) -> Callable[[LogMessage], str]:

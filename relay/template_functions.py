@@ -39,14 +39,15 @@ import hashlib
 import math
 import os
 import re
-import socket
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from relay.errors import FilterError, TemplateError
-from relay.facts.cnum import parse_number
+from relay.facts import cnum
+from relay.facts.cnum import CSPACE
+from relay.facts.goption import OptionError, read_options
 from relay.message import LogMessage
 
 Render = Callable[[LogMessage], str]
@@ -82,9 +83,7 @@ FunctionCompiler = Callable[[str, list[str], CompileContext], Render]
 
 #: TEMPLATE_INVOKE_MAX_ARGS
 MAX_ARGS = 64
-_INT64_MIN = -(2**63)
-_CSPACE = b" \t\n\x0b\x0c\r"
-_INT64 = re.compile(rb"[ \t\n\x0b\x0c\r]*[-+]?[0-9]+")
+_CSPACE = CSPACE.encode()
 
 
 def _b(text: str) -> bytes:
@@ -109,11 +108,7 @@ def _cstr(data: bytes) -> bytes:
 
 def parse_int64(data: bytes) -> int | None:
     """parse_int64(): strtoll in base 10 of the whole C string; None when it fails."""
-    text = _cstr(data)
-    if _INT64.fullmatch(text) is None:
-        return None
-    value = int(text.lstrip(_CSPACE))
-    return value if _INT64_MIN <= value < 2**63 else None  # ERANGE
+    return cnum.parse_int64(_s(_cstr(data)))
 
 
 _NAN = re.compile(rb"[ \t\n\x0b\x0c\r]*([-+]?)nan(?:\([0-9A-Za-z_]*\))?", re.IGNORECASE)
@@ -125,15 +120,8 @@ def parse_generic(data: bytes) -> int | float | None:
     m = _NAN.fullmatch(text)
     if m is not None:
         return math.copysign(math.nan, -1.0 if m.group(1) == b"-" else 1.0)
-    try:
-        return parse_number(text.decode("ascii"))
-    except UnicodeDecodeError:
-        return None
-
-
-def _wrap64(value: int) -> int:
-    value &= 0xFFFFFFFFFFFFFFFF
-    return value - 2**64 if value >= 2**63 else value
+    # strtod reads ASCII only (a str pattern's IGNORECASE would take more, "\u0131nf")
+    return cnum.parse_number(text.decode("ascii")) if text.isascii() else None
 
 
 def _c_double(value: float, precision: int) -> str:
@@ -148,7 +136,7 @@ def _c_double(value: float, precision: int) -> str:
 def _c_int64(value: float) -> int:
     """(gint64) of a double on x86-64: out of range and NaN give INT64_MIN."""
     if math.isnan(value) or not -(2.0**63) <= value < 2.0**63:
-        return _INT64_MIN
+        return cnum.INT64_MIN
     return int(value)
 
 
@@ -159,45 +147,23 @@ _Spec = dict[str, tuple[str, str]]  # long name -> (short letter, kind: flag/nof
 
 def _goption(func: str, argv: list[str], spec: _Spec) -> tuple[dict[str, object], list[str]]:
     """Options and positional arguments, as g_option_context_parse() leaves them."""
+    takes_value = {name: kind in ("str", "int") for name, (_, kind) in spec.items()}
     shorts = {short: name for name, (short, _) in spec.items()}
     values: dict[str, object] = {}
     rest: list[str] = []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        i += 1
-        if arg == "--":
-            rest.extend(argv[i:])
-            break
-        if not arg.startswith("-") or arg == "-":
-            rest.append(arg)
-            continue
-        pending: list[tuple[str, str, str | None]] = []
-        if arg.startswith("--"):
-            name, eq, inline = arg[2:].partition("=")
-            if name not in spec:
-                raise TemplateError(f"$({func}): unknown option {arg}")
-            pending.append((name, arg, inline if eq else None))
-        else:
-            for letter in arg[1:]:
-                if letter not in shorts:
-                    raise TemplateError(f"$({func}): unknown option -{letter}")
-                pending.append((shorts[letter], "-" + letter, None))
-        for name, shown, value in pending:
+    try:
+        for name, value, shown in read_options(argv, takes_value, shorts):
+            if name is None:
+                rest.append(shown)
+                continue
             kind = spec[name][1]
-            if kind == "flag":
+            if kind == "flag":  # a value given to a flag ("--flag=x") is ignored
                 values[name] = True
-                continue
-            if kind == "noflag":  # G_OPTION_FLAG_REVERSE: --no-x sets x to false
+            elif kind == "noflag":  # G_OPTION_FLAG_REVERSE: --no-x sets x to false
                 values[name.removeprefix("no-")] = False
-                continue
-            if value is None:
-                if i >= len(argv):
-                    raise TemplateError(f"$({func}): missing argument for {shown}")
-                value = argv[i]
-                i += 1
-            if kind == "int":
-                number = _strtoll_any(value)
+            elif kind == "int":
+                assert value is not None
+                number = cnum.strtoll_any(value)
                 if number is None:
                     raise TemplateError(
                         f"$({func}): cannot parse integer value {value!r} for {shown}")
@@ -207,6 +173,8 @@ def _goption(func: str, argv: list[str], spec: _Spec) -> tuple[dict[str, object]
                 values[name] = number
             else:
                 values[name] = value
+    except OptionError as exc:
+        raise TemplateError(f"$({func}): {exc}") from None
     return values, rest
 
 
@@ -400,7 +368,7 @@ def _compile_binary(name: str, args: list[str], context: CompileContext) -> Rend
         raise TemplateError("$(binary) Incorrect parameters, usage $(binary <number> <number> ...)")
     octets = bytearray()
     for token in args:
-        number = _strtoll_any(token)
+        number = cnum.strtoll_any(token)
         if number is None:
             base = ("hex" if token[1:2] == "x" else "oct") if token.startswith("0") else "dec"
             raise TemplateError(
@@ -415,20 +383,6 @@ def _compile_binary(name: str, args: list[str], context: CompileContext) -> Rend
         context.compile_arg(a)  # syslog-ng compiles them too, so a bad one is an error
     constant = _s(bytes(octets))
     return lambda msg: constant
-
-
-_INT_ANY = re.compile(r"[ \t\n\x0b\x0c\r]*([-+]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
-
-
-def _strtoll_any(token: str) -> int | None:
-    """parse_int64_base_any(): strtoll(s, &end, 0) over the whole string."""
-    m = _INT_ANY.fullmatch(token)
-    if m is None:
-        return None
-    digits = m.group(2)
-    value = int(digits, 16 if digits[1:2] in ("x", "X") else 8 if digits[0] == "0" else 10)
-    value = -value if m.group(1) == "-" else value
-    return value if _INT64_MIN <= value < 2**63 else None
 
 
 _URL_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -511,7 +465,7 @@ def _arith(op: str) -> Callable[[list[bytes]], bytes]:
                 r = abs(n) // abs(m) * (1 if (n < 0) == (m < 0) else -1)  # C truncates
             else:
                 r = abs(n) % abs(m) * (-1 if n < 0 else 1)
-            return _format_number(_wrap64(r))
+            return _format_number(cnum.wrap64(r))
         x, y = float(n), float(m)
         if op == "+":
             f = x + y
@@ -578,22 +532,13 @@ def _compile_aggregate(name: str, args: list[str], context: CompileContext) -> R
 # -- the rest (ip-funcs.c, misc-funcs.c, fname-funcs.c, cryptofuncs) ----------------------
 
 
-def _inet_aton(data: bytes) -> int | None:
-    """glibc's inet_aton: a, a.b, a.b.c or a.b.c.d in any base, then the end or a space."""
-    word = re.match(rb"[^ \t\n\v\f\r]*", _cstr(data)).group(0)  # type: ignore[union-attr]
-    try:
-        return int.from_bytes(socket.inet_aton(word.decode("ascii")), "big")
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-
-
 def _ipv4_to_int(argv: list[bytes]) -> bytes:
     # syslog-ng leaves its address variable alone when inet_aton fails, so a bad
     # address repeats the one before it (the first one is left undefined: 0 here)
     out = []
     last = 0
     for a in argv:
-        value = _inet_aton(a)
+        value = cnum.inet_aton(_s(_cstr(a)))
         last = last if value is None else value
         out.append(str(last).encode())
     return b",".join(out)

@@ -9,8 +9,8 @@ import pytest
 import sng
 
 from relay.errors import FilterError
+from relay.facts.cnum import c_atoi, parse_number
 from relay.filter import compile_filter
-from relay.filter.compare import c_atoi, parse_number
 from relay.filter.lexer import NUMBER, STRING, WORD, tokenize
 from relay.filter.pcre import PcreError, translate
 from relay.message import LogMessage
@@ -223,3 +223,25 @@ def test_ungreedy_option_swaps_laziness() -> None:
 def test_pcre_errors_syslog_ng_also_reports(pattern: str) -> None:
     with pytest.raises((PcreError, re.error)):
         re.compile(translate(pattern))
+
+
+@pytest.mark.parametrize(("cidr", "passes"), [
+    # the length is read with atoi(), as syslog-ng reads it (checked against 3.38)
+    ("10.0.0.1/--8", True), ("10.0.0.1/+-8", True), ("10.0.0.1/4294967296", True),
+    ("10.0.0.1/-0", True), ("10.0.0.1/9999999999999999999999", False),
+    ("127.0.0.1/+8", True), ("127.0.0.1/ 8", True), ("10.0.0.1/8", False),
+])
+def test_netmask_length_is_atoi(cidr: str, passes: bool) -> None:
+    msg = _msg()
+    msg.source_ip = "127.0.0.1"
+    assert compile_filter(f'netmask("{cidr}")')(msg) is passes
+
+
+@pytest.mark.parametrize(("cidr", "source", "passes"), [
+    ("::1", "::1", True), ("fe80::/10", "fe80::1", True), ("fe80::/10", "fe80::1%eth0", False),
+    ("fe80::1%eth0", "fe80::1", False), ("::1/\u00b2", "::1", False), ("::/1", "::1", True),
+])
+def test_netmask6_reads_addresses_as_inet_pton(cidr: str, source: str, passes: bool) -> None:
+    msg = _msg()
+    msg.source_ip = source
+    assert compile_filter(f'netmask6("{cidr}")')(msg) is passes

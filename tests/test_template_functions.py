@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import calendar
 import os
+import re
+import socket
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 
 import pytest
 import sng
+from hypothesis import given
+from hypothesis import strategies as st
 
 from relay import macros
 from relay.errors import TemplateError
@@ -124,6 +128,22 @@ def test_env_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RELAY_TF_NONE", raising=False)
     assert render("$(env RELAY_TF_A RELAY_TF_NONE)") == b"one "
     assert render("$(env RELAY_TF_NONE RELAY_TF_A)") == b"one"
+
+
+def _ipv4_to_int_with_sockets(data: bytes, last: int) -> int:
+    # the reader before relay.facts.cnum: the first word, through socket.inet_aton
+    word = re.match(rb"[^ \t\n\v\f\r]*", data.split(b"\0")[0]).group(0)  # type: ignore[union-attr]
+    try:
+        return int.from_bytes(socket.inet_aton(word.decode("ascii")), "big")
+    except (OSError, ValueError, UnicodeDecodeError):
+        return last
+
+
+@given(st.binary(max_size=20) | st.text(alphabet="0123456789.xX \t", max_size=20).map(str.encode))
+def test_ipv4_to_int_reads_as_inet_aton(data: bytes) -> None:
+    msg = message(MESSAGE=data.decode("utf-8", "surrogateescape"))
+    expected = f"16909060,{_ipv4_to_int_with_sockets(data, 16909060)}".encode()
+    assert render("$(ipv4-to-int 1.2.3.4 $MSG)", msg) == expected
 
 
 def test_uuid_is_random() -> None:

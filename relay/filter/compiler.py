@@ -29,31 +29,21 @@ first: ``;`` (an "and" that may also end the expression), ``or``, ``and``, ``not
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Callable, Mapping
 
 from relay.errors import FilterError, TemplateError
+from relay.facts.cnum import CSPACE, c_atoi, inet_aton, inet_pton6
+from relay.facts.names import FACILITY_CODES, FILTER_ALIASES, SEVERITY_CODES, TYPE_HINTS
 from relay.filter import lexer
-from relay.filter.compare import OPERATORS, TYPE_HINTS, Operand, compile_comparison
+from relay.filter.compare import OPERATORS, Operand, compile_comparison
 from relay.filter.lexer import Token
-from relay.filter.matcher import ALIASES, Matcher, MatcherError, compile_matcher
+from relay.filter.matcher import Matcher, MatcherError, compile_matcher
 from relay.macros import resolve
 from relay.message import FLAG_LOCAL, LogMessage, tag_id
 from relay.template import compile_template
 
 Predicate = Callable[[LogMessage], bool]
 
-SEVERITIES = {
-    "emerg": 0, "emergency": 0, "panic": 0, "alert": 1, "crit": 2, "critical": 2,
-    "err": 3, "error": 3, "warning": 4, "warn": 4, "notice": 5, "info": 6,
-    "informational": 6, "debug": 7,
-}
-FACILITIES = {
-    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6,
-    "news": 7, "uucp": 8, "cron": 9, "authpriv": 10, "megasafe": 10, "ftp": 11, "ntp": 12,
-    "security": 13, "console": 14, "solaris-cron": 15, "local0": 16, "local1": 17,
-    "local2": 18, "local3": 19, "local4": 20, "local5": 21, "local6": 22, "local7": 23,
-}
 # keywords of the filter grammar ("-" and "_" are the same letter)
 _KEYWORDS = {
     "or", "and", "not", "lt", "le", "eq", "ne", "ge", "gt", "<", "<=", "==", "!=", ">=", ">",
@@ -246,7 +236,7 @@ class _Parser:
         raise self.error("a filter function, a comparison, 'not' or '('", tok)
 
     # -- facility and level --------------------------------------------------------------
-    def name_range(self, names: dict[str, int], what: str) -> int:
+    def name_range(self, names: Mapping[str, int], what: str) -> int:
         mask = 0
         while True:
             first = self.string(f"a {what} name")
@@ -261,7 +251,7 @@ class _Parser:
                 self.advance()
                 return mask
 
-    def lookup(self, tok: Token, names: dict[str, int], what: str) -> int:
+    def lookup(self, tok: Token, names: Mapping[str, int], what: str) -> int:
         value = names.get(tok.text.lower())
         if value is None:
             raise self.fail(f'unknown {what} "{tok.text}"', tok)
@@ -273,14 +263,14 @@ class _Parser:
             number = self.advance().number
             self.expect(")")
             return lambda msg: (msg.pri & 0x3F8) >> 3 == number
-        mask = self.name_range(FACILITIES, "facility")
+        mask = self.name_range(FACILITY_CODES, "facility")
         # syslog-ng tests bit (1 << facility) of a 32-bit mask; x86 takes the shift
         # count modulo 32, which matters for the PRIs above 255 it accepts
         return lambda msg: bool(mask >> ((msg.pri & 0x3F8) >> 3 & 31) & 1)
 
     def severity(self) -> Predicate:
         self.expect("(")
-        mask = self.name_range(SEVERITIES, "level")
+        mask = self.name_range(SEVERITY_CODES, "level")
         if mask == 0xFF:
             return _always
         return lambda msg: bool(mask >> (msg.pri & 7) & 1)
@@ -477,7 +467,7 @@ def _filter_value(name: str) -> Callable[[LogMessage], str]:
     """A macro or pair as a filter sees it: SEQNUM is the writer's, so empty here."""
     if name == "SEQNUM":
         return lambda msg: ""
-    return resolve(ALIASES.get(name, name))
+    return resolve(FILTER_ALIASES.get(name, name))
 
 
 _SEQNUM = re.compile(r"\$(?:SEQNUM\b|\{SEQNUM[}:])")
@@ -528,33 +518,18 @@ def _program_pid_message(msg: LogMessage) -> str:
     return f"{program}: {values.get('MESSAGE', '')}"
 
 
-def _inet_aton(text: str) -> int | None:
-    try:
-        return int.from_bytes(socket.inet_aton(text), "big")
-    except (OSError, ValueError):
-        return None
-
-
 def _parse_netmask(cidr: str) -> tuple[int, int]:
     """filter_netmask_new(): "a.b.c.d", "a.b.c.d/len" or "a.b.c.d/m.m.m.m"."""
     slash = cidr.find("/")
     if len(cidr) >= 32 or slash < 0:
-        address, mask = _inet_aton(cidr) or 0, 0xFFFFFFFF
+        address, mask = inet_aton(cidr) or 0, 0xFFFFFFFF
     else:
-        address = _inet_aton(cidr[:slash]) or 0
+        address = inet_aton(cidr[:slash]) or 0
         rest = cidr[slash + 1 :]
         if "." in rest:
-            mask = _inet_aton(rest) or 0
+            mask = inet_aton(rest) or 0
         else:
-            digits = rest.lstrip(" \t\n\v\f\r")
-            sign = -1 if digits.startswith("-") else 1
-            digits = digits.lstrip("+-")
-            num = ""
-            for ch in digits:
-                if not ch.isdigit():
-                    break
-                num += ch
-            prefix = sign * int(num or "0")
+            prefix = c_atoi(rest)  # syslog-ng's atoi(): "--8" is 0, "4294967304" is 8
             if prefix == 32:
                 mask = 0xFFFFFFFF
             else:
@@ -569,7 +544,7 @@ def _ipv4(ip: str) -> int | None:
         return 0x7F000001  # no address (local or internal source): loopback
     if ":" in ip:
         return None
-    return _inet_aton(ip)
+    return inet_aton(ip)
 
 
 def _parse_netmask6(cidr: str) -> tuple[int, int] | None:
@@ -577,9 +552,10 @@ def _parse_netmask6(cidr: str) -> tuple[int, int] | None:
     if len(cidr) >= 46 + 5 or slash < 0:
         text, prefix = cidr, 128
     else:
+        # white space, then decimal digits: no sign (unlike strtol)
         digits = ""
-        for ch in cidr[slash + 1 :].lstrip(" \t\n\v\f\r"):
-            if not ch.isdigit():
+        for ch in cidr[slash + 1 :].lstrip(CSPACE):
+            if not "0" <= ch <= "9":
                 break
             digits += ch
         prefix = int(digits or "0")
@@ -597,10 +573,7 @@ def _ipv6(ip: str) -> int | None:
         return 1  # ::1
     if ":" not in ip:
         return None
-    try:
-        return int.from_bytes(socket.inet_pton(socket.AF_INET6, ip), "big")
-    except (OSError, ValueError):
-        return None
+    return inet_pton6(ip)
 
 
 def compile_filter(
