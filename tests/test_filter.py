@@ -10,10 +10,11 @@ import sng
 
 from relay.errors import FilterError
 from relay.facts.cnum import c_atoi, parse_number
-from relay.filter import compile_filter
+from relay.filter import compile_filter, stores_matches
 from relay.filter.lexer import NUMBER, STRING, WORD, tokenize
 from relay.filter.pcre import PcreError, translate
-from relay.message import LogMessage
+from relay.filter.predicates import always
+from relay.message import TAG_IDS, LogMessage
 
 
 def _msg(pri: int = 38, **values: str) -> LogMessage:
@@ -54,7 +55,7 @@ def test_precedence_and_folding() -> None:
     f = compile_filter("not level(info) and level(err) or level(debug)")
     assert f(_msg(pri=3)) and f(_msg(pri=7)) and not f(_msg(pri=6)) and not f(_msg(pri=4))
     assert compile_filter('"a" eq "a"')(_msg()) is True
-    assert compile_filter("level(emerg..debug)").__name__ == "_always"
+    assert compile_filter("level(emerg..debug)") is always
 
 
 def test_filter_references_and_store_matches() -> None:
@@ -245,3 +246,32 @@ def test_netmask6_reads_addresses_as_inet_pton(cidr: str, source: str, passes: b
     msg = _msg()
     msg.source_ip = source
     assert compile_filter(f'netmask6("{cidr}")')(msg) is passes
+
+
+@pytest.mark.parametrize(("expr", "stores"), [
+    ('message("(a)" flags(store-matches))', True),
+    ('level(err) or not match("x" value("HOST") flags(store_matches))', True),
+    ('program("x" type(string) flags("store-matches"))', True),
+    # the words only inside a pattern, a value name or a comparison: nothing is stored
+    ('message("store-matches")', False),
+    ('match("flags(store-matches)" value("MSG"))', False),
+    ('"$MSG" eq "store-matches"', False),
+    ('message("a" flags(global, ignore-case))', False),
+    ("level(err)", False),
+    # a filter inside a template's condition stores into the message too
+    ('"$(if (message(\\"(a)\\" flags(store-matches))) y n)" eq "y"', True),
+    ('"$(if (message(\\"store-matches\\")) y n)" eq "y"', False),
+    # references are the caller's to follow
+    ("filter(f_stores)", False),
+])
+def test_stores_matches_reads_the_parse(expr: str, stores: bool) -> None:
+    assert stores_matches(expr) is stores
+
+
+def test_stores_matches_has_no_effects() -> None:
+    before = dict(TAG_IDS)
+    assert stores_matches('tags("tag-seen-only-by-stores-matches") or '
+                          'in-list("/nonexistent/list" value("HOST"))') is False
+    assert TAG_IDS == before
+    with pytest.raises(FilterError):
+        stores_matches('message("(a)" flags(store-matches)')
