@@ -37,12 +37,11 @@ import re
 from collections.abc import Callable
 
 from relay.errors import TemplateError
+from relay.facts.names import DEFAULT_TEMPLATE as DEFAULT_TEMPLATE  # re-exported
 from relay.formatjson import FormatJson
 from relay.macros import MACROS, resolve
 from relay.message import LogMessage
 from relay.template_functions import CompileContext, FilterCompiler, compile_function
-
-DEFAULT_TEMPLATE = "$(format-json --scope selected_macros --scope nv_pairs)\n"
 
 StrPart = Callable[[LogMessage], str]
 
