@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from relay.errors import ConfigError, FilterError, TemplateError
+from relay.facts.names import REWRITE_ALIASES
 from relay.filter import compile_filter
 from relay.filter.matcher import MatcherError, compile_matcher
 from relay.message import LogMessage, tag_id
@@ -31,7 +32,6 @@ from relay.template import compile_template
 Rewrite = Callable[[LogMessage], None]
 
 _RULES = ("set", "unset", "subst", "set_tag", "clear_tag")
-_ALIASES = {"MSG": "MESSAGE"}
 
 
 def _fail(name: str, key: str, what: str) -> ConfigError:
@@ -64,12 +64,12 @@ def _value_name(name: str, key: str, value: object) -> str:
         text = text[1:]
     if not text or "$" in text or text.startswith("("):
         raise _fail(name, key, "must name one name-value pair, not a template")
-    return _ALIASES.get(text, text)
+    return REWRITE_ALIASES.get(text, text)
 
 
 def _template(name: str, key: str, value: object) -> Callable[[LogMessage], str]:
     try:
-        return compile_template(_str(name, key, value)).render_str
+        return compile_template(_str(name, key, value), filter_compiler=compile_filter).render_str
     except TemplateError as e:
         raise _fail(name, key, str(e)) from None
 
@@ -124,7 +124,7 @@ def _subst(name: str, spec: object) -> Rewrite:
 def _tag(name: str, key: str, spec: object, on: bool) -> Rewrite:
     text = _str(name, key, spec)
     if "$" not in text:
-        tag = compile_template(text).render_str(LogMessage())
+        tag = compile_template(text, filter_compiler=compile_filter).render_str(LogMessage())
         tag_id(tag)  # numbered as the config is read, as syslog-ng does
         if on:
             def set_tag(msg: LogMessage) -> None:

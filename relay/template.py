@@ -19,6 +19,9 @@ template comparisons.  The syntax is syslog-ng 3.38's:
 * ``$(format-json ...)`` is compiled here (``relay.formatjson``), for its fast path; every
   other function (``$(echo ...)``, ``$(if ...)``, ...) by ``relay.template_functions``.
   An unknown function or a bad argument is a ``TemplateError`` naming it and its position.
+* ``$(if (FILTER) ...)`` and ``$(grep (FILTER) ...)`` hold filter expressions.  Filters are
+  routing, a layer above templates, so this module never imports them: whoever compiles a
+  template with conditions hands in ``filter_compiler`` (``relay.filter.compile_filter``).
 
 ``compile_template`` takes the text as it would appear between double quotes in
 syslog-ng.conf, so it first applies that string's escapes (``\\n``, ``\\t``, ``\\r``,
@@ -34,12 +37,11 @@ import re
 from collections.abc import Callable
 
 from relay.errors import TemplateError
+from relay.facts.names import DEFAULT_TEMPLATE as DEFAULT_TEMPLATE  # re-exported
 from relay.formatjson import FormatJson
 from relay.macros import MACROS, resolve
 from relay.message import LogMessage
-from relay.template_functions import compile_function
-
-DEFAULT_TEMPLATE = "$(format-json --scope selected_macros --scope nv_pairs)\n"
+from relay.template_functions import CompileContext, FilterCompiler, compile_function
 
 StrPart = Callable[[LogMessage], str]
 
@@ -140,20 +142,19 @@ def _join_bytes(parts: list[str | StrPart],
     return lambda msg: _to_bytes(render_str(msg))
 
 
-def compile_template(text: str, *, escapes: bool = True) -> Template:
+def compile_template(
+    text: str, *, escapes: bool = True, filter_compiler: FilterCompiler | None = None
+) -> Template:
     """Compile a template; a mistake is a ``TemplateError`` that says where.
 
     ``escapes=False`` takes ``text`` as already unescaped (syslog-ng's template text
-    proper, e.g. a ``--pair`` value), so backslashes stay literal.
+    proper, e.g. a ``--pair`` value), so backslashes stay literal.  ``filter_compiler``
+    compiles the conditions of ``$(if)`` and ``$(grep)``; without one, a template that
+    uses them is a ``TemplateError``.
     """
     if escapes:
         text = unescape_config_string(text)
-    return _Compiler(text).compile()
-
-
-def _compile_argument(text: str) -> StrPart:
-    """A function's argument: a template of its own, already unescaped."""
-    return compile_template(text, escapes=False).render_str
+    return _Compiler(text, filter_compiler).compile()
 
 
 def _value_part(name: str, default: str | None) -> StrPart:
@@ -174,8 +175,12 @@ def _value_part(name: str, default: str | None) -> StrPart:
 
 
 class _Compiler:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, filter_compiler: FilterCompiler | None) -> None:
         self.text = text
+        self.filter_compiler = filter_compiler
+        # nested templates (function arguments, --pair values) compile with the same
+        # filter compiler, so a condition may sit at any depth
+        self.context = CompileContext(self.compile_nested, filter_compiler)
         self.pos = 0
         self.literal: list[str] = []
         self.parts: list[str | StrPart] = []
@@ -184,6 +189,13 @@ class _Compiler:
 
     def error(self, what: str, pos: int) -> TemplateError:
         return TemplateError(f"{what}, at position {pos} of template {self.text!r}")
+
+    def compile_nested(self, text: str) -> StrPart:
+        """A function's argument: a template of its own, already unescaped."""
+        return self.compile_nested_template(text).render_str
+
+    def compile_nested_template(self, text: str) -> Template:
+        return compile_template(text, escapes=False, filter_compiler=self.filter_compiler)
 
     def compile(self) -> Template:
         text = self.text
@@ -290,13 +302,13 @@ class _Compiler:
         name = argv[0]
         if name.replace("_", "-") not in _FUNCTIONS:
             try:
-                part = compile_function(argv, _compile_argument)
+                part = compile_function(argv, self.context)
             except TemplateError as exc:
                 raise self.error(str(exc), start) from None
             self._element(part if same_message else None)
             return
         try:
-            func = FormatJson(argv[1:], lambda t: compile_template(t, escapes=False), resolve)
+            func = FormatJson(argv[1:], self.compile_nested_template, resolve)
         except TemplateError as exc:
             raise self.error(f"$({name}): {exc}", start) from None
         self._element(func.render_str if same_message else None)

@@ -40,6 +40,37 @@ def test_inet_aton_forms(text: str) -> None:
     assert cnum.inet_aton(text) == _inet_aton_libc(text)
 
 
+def _inet_pton6_libc(text: str) -> int | None:
+    try:
+        return int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
+    except (OSError, ValueError):
+        return None
+
+
+_v6_pieces = st.sampled_from([
+    "", ":", "::", "0", "1", "ffff", "FFFF", "12345", "0000", "1.2.3.4", "01.2.3.4",
+    "255.255.255.255", "256.1.1.1", "1.2.3", ".", "%", "%eth0", "%1", " ", "g", "\x00",
+    "1:2:3:4:5:6:7", "1:2:3:4:5:6", "0x1", "\u0661",
+])
+
+
+@given(st.lists(_v6_pieces, max_size=10).map("".join))
+def test_inet_pton6_is_glibcs(text: str) -> None:
+    assert cnum.inet_pton6(text) == _inet_pton6_libc(text)
+
+
+@given(st.text(alphabet="0123456789abcdefABCDEF:.%g \t", max_size=45))
+def test_inet_pton6_is_glibcs_on_any_text(text: str) -> None:
+    assert cnum.inet_pton6(text) == _inet_pton6_libc(text)
+
+
+@pytest.mark.parametrize("text", ["::1", "fe80::1%eth0", "fe80::1%", "::ffff:1.2.3.4",
+                                  "1:2:3:4:5:6:7::", "::1.2.3.04", "1::2::3", " ::1", "::1 ",
+                                  "1:2:3:4:5:6:1.2.3.4", "12345::", ""])
+def test_inet_pton6_forms(text: str) -> None:
+    assert cnum.inet_pton6(text) == _inet_pton6_libc(text)
+
+
 @given(st.text(alphabet="0123456789+- \t\nabc", max_size=25))
 def test_strtol_and_atoi_are_the_c_librarys(text: str) -> None:
     data = text.encode()

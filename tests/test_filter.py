@@ -9,11 +9,12 @@ import pytest
 import sng
 
 from relay.errors import FilterError
-from relay.filter import compile_filter
-from relay.filter.compare import c_atoi, parse_number
+from relay.facts.cnum import c_atoi, parse_number
+from relay.filter import compile_filter, stores_matches
 from relay.filter.lexer import NUMBER, STRING, WORD, tokenize
 from relay.filter.pcre import PcreError, translate
-from relay.message import LogMessage
+from relay.filter.predicates import always
+from relay.message import TAG_IDS, LogMessage
 
 
 def _msg(pri: int = 38, **values: str) -> LogMessage:
@@ -54,7 +55,7 @@ def test_precedence_and_folding() -> None:
     f = compile_filter("not level(info) and level(err) or level(debug)")
     assert f(_msg(pri=3)) and f(_msg(pri=7)) and not f(_msg(pri=6)) and not f(_msg(pri=4))
     assert compile_filter('"a" eq "a"')(_msg()) is True
-    assert compile_filter("level(emerg..debug)").__name__ == "_always"
+    assert compile_filter("level(emerg..debug)") is always
 
 
 def test_filter_references_and_store_matches() -> None:
@@ -223,3 +224,54 @@ def test_ungreedy_option_swaps_laziness() -> None:
 def test_pcre_errors_syslog_ng_also_reports(pattern: str) -> None:
     with pytest.raises((PcreError, re.error)):
         re.compile(translate(pattern))
+
+
+@pytest.mark.parametrize(("cidr", "passes"), [
+    # the length is read with atoi(), as syslog-ng reads it (checked against 3.38)
+    ("10.0.0.1/--8", True), ("10.0.0.1/+-8", True), ("10.0.0.1/4294967296", True),
+    ("10.0.0.1/-0", True), ("10.0.0.1/9999999999999999999999", False),
+    ("127.0.0.1/+8", True), ("127.0.0.1/ 8", True), ("10.0.0.1/8", False),
+])
+def test_netmask_length_is_atoi(cidr: str, passes: bool) -> None:
+    msg = _msg()
+    msg.source_ip = "127.0.0.1"
+    assert compile_filter(f'netmask("{cidr}")')(msg) is passes
+
+
+@pytest.mark.parametrize(("cidr", "source", "passes"), [
+    ("::1", "::1", True), ("fe80::/10", "fe80::1", True), ("fe80::/10", "fe80::1%eth0", False),
+    ("fe80::1%eth0", "fe80::1", False), ("::1/\u00b2", "::1", False), ("::/1", "::1", True),
+])
+def test_netmask6_reads_addresses_as_inet_pton(cidr: str, source: str, passes: bool) -> None:
+    msg = _msg()
+    msg.source_ip = source
+    assert compile_filter(f'netmask6("{cidr}")')(msg) is passes
+
+
+@pytest.mark.parametrize(("expr", "stores"), [
+    ('message("(a)" flags(store-matches))', True),
+    ('level(err) or not match("x" value("HOST") flags(store_matches))', True),
+    ('program("x" type(string) flags("store-matches"))', True),
+    # the words only inside a pattern, a value name or a comparison: nothing is stored
+    ('message("store-matches")', False),
+    ('match("flags(store-matches)" value("MSG"))', False),
+    ('"$MSG" eq "store-matches"', False),
+    ('message("a" flags(global, ignore-case))', False),
+    ("level(err)", False),
+    # a filter inside a template's condition stores into the message too
+    ('"$(if (message(\\"(a)\\" flags(store-matches))) y n)" eq "y"', True),
+    ('"$(if (message(\\"store-matches\\")) y n)" eq "y"', False),
+    # references are the caller's to follow
+    ("filter(f_stores)", False),
+])
+def test_stores_matches_reads_the_parse(expr: str, stores: bool) -> None:
+    assert stores_matches(expr) is stores
+
+
+def test_stores_matches_has_no_effects() -> None:
+    before = dict(TAG_IDS)
+    assert stores_matches('tags("tag-seen-only-by-stores-matches") or '
+                          'in-list("/nonexistent/list" value("HOST"))') is False
+    assert TAG_IDS == before
+    with pytest.raises(FilterError):
+        stores_matches('message("(a)" flags(store-matches)')

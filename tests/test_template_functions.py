@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import calendar
 import os
+import re
+import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import sng
+from hypothesis import given
+from hypothesis import strategies as st
 
 from relay import macros
 from relay.errors import TemplateError
 from relay.filter import compile_filter
 from relay.message import LogMessage
 from relay.parse import Parser, Peer
-from relay.template import compile_template
+from relay.template import Template, compile_template
 
 RECVD_NS = calendar.timegm((2025, 3, 1, 12, 0, 0)) * 1_000_000_000
 PEER = Peer("127.0.0.1", "127.0.0.1", 17, "127.0.0.1", 514)
@@ -30,8 +34,13 @@ def message(**values: str) -> LogMessage:
     return msg
 
 
+def compile_tf(template: str) -> Template:
+    # $(if) and $(grep) hold filters: the filter layer hands its compiler in
+    return compile_template(template, escapes=False, filter_compiler=compile_filter)
+
+
 def render(template: str, msg: LogMessage | None = None) -> bytes:
-    return compile_template(template, escapes=False).render(msg or message())
+    return compile_tf(template).render(msg or message())
 
 
 # -- unit tests --------------------------------------------------------------------------
@@ -121,6 +130,22 @@ def test_env_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert render("$(env RELAY_TF_NONE RELAY_TF_A)") == b"one"
 
 
+def _ipv4_to_int_with_sockets(data: bytes, last: int) -> int:
+    # the reader before relay.facts.cnum: the first word, through socket.inet_aton
+    word = re.match(rb"[^ \t\n\v\f\r]*", data.split(b"\0")[0]).group(0)  # type: ignore[union-attr]
+    try:
+        return int.from_bytes(socket.inet_aton(word.decode("ascii")), "big")
+    except (OSError, ValueError, UnicodeDecodeError):
+        return last
+
+
+@given(st.binary(max_size=20) | st.text(alphabet="0123456789.xX \t", max_size=20).map(str.encode))
+def test_ipv4_to_int_reads_as_inet_aton(data: bytes) -> None:
+    msg = message(MESSAGE=data.decode("utf-8", "surrogateescape"))
+    expected = f"16909060,{_ipv4_to_int_with_sockets(data, 16909060)}".encode()
+    assert render("$(ipv4-to-int 1.2.3.4 $MSG)", msg) == expected
+
+
 def test_uuid_is_random() -> None:
     tpl = compile_template("$(uuid)")
     first, second = tpl.render(message()), tpl.render(message())
@@ -157,7 +182,30 @@ def test_names_take_underscores() -> None:
 )
 def test_errors_say_what_and_where(template: str, error: str) -> None:
     with pytest.raises(TemplateError, match=error):
+        compile_tf(template)
+
+
+@pytest.mark.parametrize("template", [
+    "$(if (level(err)) a b)", "$(grep (level(err)) a)", "$(echo $(if (level(err)) a b))",
+    "$(format-json x=$(if (level(err)) a b))",
+])
+def test_conditions_need_a_filter_compiler(template: str) -> None:
+    with pytest.raises(TemplateError, match="needs a filter compiler.*filter_compiler="):
         compile_template(template, escapes=False)
+
+
+def test_nested_conditions_get_the_filter_compiler() -> None:
+    msg = message(PID="7")
+    assert render("$(echo $(if ('$PID' == 7) yes no))", msg) == b"yes"
+    assert render("$(format-json x=$(if ('$PID' == 7) yes no))", msg) == b'{"x":"yes"}'
+    seen: list[str] = []
+
+    def recording(expr: str) -> Callable[[LogMessage], bool]:
+        seen.append(expr)
+        return compile_filter(expr)
+
+    compile_template("$(grep ('$PID' == 7) a)", filter_compiler=recording)
+    assert seen == ["('$PID' == 7)"]
 
 
 def test_filter_compares_a_function() -> None:
@@ -283,7 +331,7 @@ def relay_render(frames: list[bytes], templates: dict[str, str],
     macros.clock = lambda: RECVD_NS
     try:
         parser = Parser(PROTOCOL[driver], "s_net")
-        compiled = {n: compile_template(t, escapes=False) for n, t in templates.items()}
+        compiled = {n: compile_tf(t) for n, t in templates.items()}
         out = []
         for frame in frames:
             msg = parser.parse(frame, PEER, RECVD_NS)
@@ -360,7 +408,7 @@ def test_config_errors_match_syslog_ng() -> None:
     relay_accepts: dict[str, bool] = {}
     for template in ACCEPTANCE:
         try:
-            compile_template(template, escapes=False)
+            compile_tf(template)
             relay_accepts[template] = True
         except TemplateError:
             relay_accepts[template] = False

@@ -1,7 +1,7 @@
-"""Numbers and IPv4 addresses read the way C's library reads them on glibc.
+"""Numbers and IP addresses read the way C's library reads them on glibc.
 
 Leaf layer (``relay.facts``).  syslog-ng reads numbers with strtol, strtoll, strtod and
-atoi, and addresses with inet_aton; what those accept (leading white space, a sign, a
+atoi, and addresses with inet_aton and inet_pton; what those accept (leading white space, a sign, a
 prefix that stops at the first bad character, octal and hex with base 0, clamping on
 overflow) decides what a filter compares or a template function prints, so they are
 written here once.  Callers that hold bytes decode them with ``surrogateescape`` first:
@@ -10,6 +10,7 @@ every function here only looks at ASCII.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import sys
 from fractions import Fraction
@@ -185,3 +186,18 @@ def inet_aton(text: str) -> int | None:
     for k, part in enumerate(parts):
         value |= part << (24 - 8 * k)
     return value
+
+
+def inet_pton6(text: str) -> int | None:
+    """glibc's inet_pton(AF_INET6, ...): the address as a 128-bit number, or None.
+
+    ``ipaddress`` reads RFC 4291's text form as glibc does (at most four hex digits a
+    group, one "::", a dotted quad without leading zeros at the end), but it also takes a
+    scope zone ("fe80::1%eth0", RFC 4007), which inet_pton refuses: a "%" is no address.
+    """
+    if "%" in text:
+        return None
+    try:
+        return int(ipaddress.IPv6Address(text))
+    except ValueError:
+        return None

@@ -85,6 +85,9 @@ NEVER_EMPTY: frozenset[str] = frozenset(
 PAIR_ALIASES = {"FULLHOST": "HOST", "FULLHOST_FROM": "HOST_FROM", "MSGONLY": "MESSAGE"}
 #: the names filters accept for pairs: the aliases, and MSG (a macro elsewhere)
 FILTER_ALIASES = PAIR_ALIASES | {"MSG": "MESSAGE"}
+#: the names a rewrite rule's ``value`` takes for another pair: only MSG; in a rewrite,
+#: FULLHOST and the other pair aliases name pairs of their own
+REWRITE_ALIASES = {"MSG": "MESSAGE"}
 
 # -- values ----------------------------------------------------------------------------
 

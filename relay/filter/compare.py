@@ -17,12 +17,10 @@ With ``@version: 3.38`` syslog-ng picks the comparison from the operator and the
 
 from __future__ import annotations
 
-import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 
+from relay.facts.cnum import Number, c_atoi, is_int, parse_number, strtol, strtol_prefix, wrap64
 from relay.message import LogMessage
 
 LT, EQ, GT = 1, 2, 4
@@ -33,82 +31,6 @@ OPERATORS: dict[str, tuple[str, int]] = {
     "ne": ("string", LT | GT), "ge": ("string", EQ | GT), "gt": ("string", GT),
     "===": ("type-and-value", EQ), "!==": ("type-and-value", LT | GT),
 }
-# type hint names (log_msg_value_type_from_str) and the type they stand for
-TYPE_HINTS = {
-    "string": "string", "json": "json", "literal": "json", "boolean": "boolean",
-    "int32": "int32", "int": "int32", "int64": "int64", "double": "double", "float": "double",
-    "datetime": "datetime", "list": "list", "null": "null",
-}
-_CSPACE = " \t\n\x0b\x0c\r"
-_INT = re.compile(r"[ \t\n\x0b\x0c\r]*[-+]?[0-9]+")
-_FLOAT = re.compile(
-    r"[ \t\n\x0b\x0c\r]*[-+]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
-    r"|inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?)",
-    re.IGNORECASE,
-)
-_HEXFLOAT = re.compile(
-    r"[ \t\n\x0b\x0c\r]*([-+]?)0[xX]((?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
-    r"(?:[pP][-+]?[0-9]+)?)"
-)
-
-Number = int | float | None  # None is NaN
-_DBL_MIN = sys.float_info.min
-_NONZERO = re.compile("[1-9a-f]")
-
-
-def c_atoi(text: str) -> int:
-    """C's atoi on glibc: strtol clamped to a long, then truncated to an int."""
-    m = _INT.match(text)
-    if m is None:
-        return 0
-    value = max(-(2**63), min(2**63 - 1, int(m.group(0).lstrip(_CSPACE))))
-    value &= 0xFFFFFFFF
-    return value - 2**32 if value >= 2**31 else value
-
-
-def parse_number(text: str) -> Number:
-    """parse_generic_number(): an int64, else a double (strtod), else NaN (None)."""
-    if _INT.fullmatch(text):
-        value = int(text.lstrip(_CSPACE))
-        if -(2**63) <= value < 2**63:
-            return value
-    exact: Fraction | None = None
-    if _FLOAT.fullmatch(text):
-        body = text.lstrip(_CSPACE)
-        if "n" in body.lower() and "inf" not in body.lower():
-            return None  # nan, nan(...)
-        result = float(body)
-        if abs(result) < _DBL_MIN and "inf" not in body.lower():
-            mantissa = body.lower().partition("e")[0]
-            if result == 0:
-                if _NONZERO.search(mantissa):
-                    return None  # ERANGE: underflow to zero
-            else:
-                exact = Fraction(body)
-    else:
-        m = _HEXFLOAT.fullmatch(text)
-        if m is None:
-            return None
-        body = m.group(2)
-        if "p" not in body.lower():
-            body += "p0"
-        mantissa, _, exponent = body.lower().partition("p")
-        try:
-            result = float.fromhex(m.group(1) + "0x" + body)
-        except OverflowError:
-            return None  # ERANGE: overflow
-        if result == 0 and _NONZERO.search(mantissa):
-            return None  # ERANGE: underflow to zero
-        if 0 < abs(result) < _DBL_MIN:
-            whole, _, frac = mantissa.partition(".")
-            digits = int((whole + frac) or "0", 16)
-            exact = Fraction(digits * (-1 if m.group(1) == "-" else 1)) * Fraction(2) ** (
-                int(exponent) - 4 * len(frac))
-    if result in (float("inf"), float("-inf")) and "inf" not in text.lower():
-        return None  # ERANGE: overflow
-    if exact is not None and Fraction(result) != exact:
-        return None  # ERANGE: an underflow that lost precision (glibc)
-    return result
 
 
 def _bool_number(text: str) -> int:
@@ -118,21 +40,18 @@ def _bool_number(text: str) -> int:
 def _datetime_msec(text: str) -> int:
     """type_cast_to_datetime_msec(): strtoll seconds times 1000 (wrapping like int64),
     plus up to three characters after a ".", themselves read with strtoll; 0 if bad."""
-    m = _INT.match(text)
-    seconds = 0 if m is None else max(-(2**63), min(2**63 - 1, int(m.group(0).lstrip(_CSPACE))))
-    rest = text[m.end():] if m else text
+    read = strtol_prefix(text)
+    seconds, end = (0, 0) if read is None else read
+    rest = text[end:]
     msec = seconds * 1000
     if rest.startswith("."):
         frac = rest[1:4]
-        f = _INT.fullmatch(frac)
-        if frac and f is None:
+        if frac and not is_int(frac):
             return 0
-        digits = int(frac.lstrip(_CSPACE)) if frac else 0
-        msec += digits * 10 ** (3 - len(frac))
+        msec += strtol(frac) * 10 ** (3 - len(frac))
     elif rest:
         return 0
-    msec &= 0xFFFFFFFFFFFFFFFF
-    return msec - 2**64 if msec >= 2**63 else msec
+    return wrap64(msec)
 
 
 def _to_number(text: str, type_: str) -> Number:

@@ -24,146 +24,62 @@ first: ``;`` (an "and" that may also end the expression), ``or``, ``and``, ``not
     operator   = "<" / "<=" / "==" / "!=" / ">=" / ">" / "===" / "!=="
                / "lt" / "le" / "eq" / "ne" / "ge" / "gt"
     string     = IDENTIFIER / STRING
+
+The closures it builds are in ``predicates``; netmask() and netmask6() in ``netmask``;
+template comparisons in ``compare``; the keywords and tokens in ``lexer``.
 """
 
 from __future__ import annotations
 
-import re
-import socket
 from collections.abc import Callable, Mapping
 
 from relay.errors import FilterError, TemplateError
+from relay.facts.names import FACILITY_CODES, SEVERITY_CODES, TYPE_HINTS
 from relay.filter import lexer
-from relay.filter.compare import OPERATORS, TYPE_HINTS, Operand, compile_comparison
-from relay.filter.lexer import Token
-from relay.filter.matcher import ALIASES, Matcher, MatcherError, compile_matcher
-from relay.message import FLAG_LOCAL, LogMessage, tag_id
-
-Predicate = Callable[[LogMessage], bool]
-
-SEVERITIES = {
-    "emerg": 0, "emergency": 0, "panic": 0, "alert": 1, "crit": 2, "critical": 2,
-    "err": 3, "error": 3, "warning": 4, "warn": 4, "notice": 5, "info": 6,
-    "informational": 6, "debug": 7,
-}
-FACILITIES = {
-    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6,
-    "news": 7, "uucp": 8, "cron": 9, "authpriv": 10, "megasafe": 10, "ftp": 11, "ntp": 12,
-    "security": 13, "console": 14, "solaris-cron": 15, "local0": 16, "local1": 17,
-    "local2": 18, "local3": 19, "local4": 20, "local5": 21, "local6": 22, "local7": 23,
-}
-# keywords of the filter grammar ("-" and "_" are the same letter)
-_KEYWORDS = {
-    "or", "and", "not", "lt", "le", "eq", "ne", "ge", "gt", "<", "<=", "==", "!=", ">=", ">",
-    "===", "!==", "severity", "level", "priority", "facility", "program", "host", "message",
-    "match", "netmask", "netmask6", "throttle", "tags", "in_list", "value", "flags", "filter",
-    "source", "type", "template", "rate_limit",
-}
-# other words syslog-ng's lexer turns into keywords, so they cannot be unquoted arguments
-_RESERVED = set(
-    "parser rewrite destination log junction channel options include block if else elif "
-    "internal value_pairs exclude pair key scope rekey shift shift_levels add_prefix replace "
-    "replace_prefix cast pad_size truncate_size mark_freq mark mark_mode stats_freq "
-    "stats_lifetime stats_level stats stats_max_dynamics min_iw_size_per_reader flush_lines "
-    "flush_timeout suppress sync_freq sync long_hostnames chain_hostnames normalize_hostnames "
-    "keep_hostname check_hostname bad_hostname custom_domain keep_timestamp encoding ts_format "
-    "frac_digits time_zone recv_time_zone send_time_zone local_time_zone format use_time_recvd "
-    "use_fqdn use_dns time_reopen time_reap time_sleep file_template proto_template "
-    "default_level default_priority default_severity default_facility threaded use_rcptid "
-    "use_uniqid log_fifo_size log_fetch_limit log_iw_size log_msg_size trim_large_messages "
-    "log_prefix program_override host_override create_dirs optional owner group perm "
-    "dir_owner dir_group dir_perm template_escape template_function on_error persist_only "
-    "dns_cache_hosts dns_cache dns_cache_size dns_cache_expire dns_cache_expire_failed "
-    "persist_name retries workers batch_lines batch_timeout read_old_records "
-    "use_syslogng_pid fetch_no_data_delay yes on no off condition".split()
+from relay.filter.compare import OPERATORS, Operand, compile_comparison
+from relay.filter.lexer import Token, TokenStream, keyword
+from relay.filter.matcher import MatcherError, compile_matcher
+from relay.filter.netmask import compile_netmask, compile_netmask6
+from relay.filter.predicates import (
+    Predicate,
+    always,
+    both,
+    constant_operand,
+    either,
+    filter_template,
+    filter_value,
+    getter_match,
+    negate,
+    never,
+    program_pid_message,
+    read_in_list,
+    value_match,
 )
+from relay.macros import resolve
+from relay.message import LogMessage, tag_id
+
 _ATOM_FIELDS = {"program": "PROGRAM", "host": "HOST", "message": "MESSAGE", "source": "SOURCE"}
 
 
-def _always(msg: LogMessage) -> bool:
-    return True
+class _Parser(TokenStream):
+    """One expression's parse; ``pure`` parses without effects outside it (no tag is
+    numbered, no in-list file read, a filter(NAME) is never), for ``stores_matches``."""
 
-
-def _never(msg: LogMessage) -> bool:
-    return False
-
-
-def _keyword(tok: Token) -> str | None:
-    if tok.kind != lexer.WORD:
-        return None
-    name = tok.text.replace("-", "_")
-    return name if name in _KEYWORDS or name in _RESERVED else None
-
-
-def _negate(fn: Predicate) -> Predicate:
-    if fn is _always:
-        return _never
-    if fn is _never:
-        return _always
-    return lambda msg: not fn(msg)
-
-
-def _and(a: Predicate, b: Predicate) -> Predicate:
-    if a is _never or b is _never:
-        return _never
-    if a is _always:
-        return b
-    if b is _always:
-        return a
-    return lambda msg: a(msg) and b(msg)
-
-
-def _or(a: Predicate, b: Predicate) -> Predicate:
-    if a is _always or b is _always:
-        return _always
-    if a is _never:
-        return b
-    if b is _never:
-        return a
-    return lambda msg: a(msg) or b(msg)
-
-
-class _Parser:
-    def __init__(self, text: str, filters: Mapping[str, Predicate], name: str) -> None:
-        self.tokens = lexer.tokenize(text)
-        self.pos = 0
+    def __init__(self, text: str, filters: Mapping[str, Predicate], *, pure: bool = False
+                 ) -> None:
+        super().__init__(lexer.tokenize(text))
         self.filters = filters
-        self.name = name
+        self.pure = pure
+        #: whether a matcher of the expression (or of a filter in its templates) stores
+        self.stores_matches = False
 
-    # -- token helpers -------------------------------------------------------------------
-    @property
-    def tok(self) -> Token:
-        return self.tokens[self.pos]
-
-    def advance(self) -> Token:
-        tok = self.tokens[self.pos]
-        if tok.kind != lexer.END:
-            self.pos += 1
-        return tok
-
-    def error(self, expected: str, tok: Token | None = None) -> FilterError:
-        tok = tok or self.tok
-        return FilterError(
-            f"line {tok.line}, column {tok.column}: expected {expected}, got {tok.describe()}"
-        )
-
-    def fail(self, message: str, tok: Token) -> FilterError:
-        return FilterError(f"line {tok.line}, column {tok.column}: {message}")
-
-    def is_kw(self, *names: str) -> bool:
-        return _keyword(self.tok) in names
-
-    def expect(self, kind: str, what: str | None = None) -> Token:
-        if self.tok.kind != kind:
-            raise self.error(what or f"'{kind}'")
-        return self.advance()
-
-    def string(self, what: str = "a string") -> Token:
-        """``string`` in syslog-ng's grammar: a quoted string or a word that is no keyword."""
-        tok = self.tok
-        if tok.kind == lexer.STRING or (tok.kind == lexer.WORD and _keyword(tok) is None):
-            return self.advance()
-        raise self.error(what)
+    def nested_filter(self, expr: str) -> Predicate:
+        """A filter inside one of the expression's templates ($(if), $(grep)): compiled
+        as ``compile_filter(expr)`` compiles it, and what it stores counts as ours."""
+        nested = _Parser(expr, {}, pure=self.pure)
+        fn = nested.parse()
+        self.stores_matches |= nested.stores_matches
+        return fn
 
     # -- expressions ---------------------------------------------------------------------
     def parse(self) -> Predicate:
@@ -176,8 +92,8 @@ class _Parser:
         tok = self.tok
         if tok.kind in (lexer.STRING, lexer.NUMBER, lexer.FLOAT, "("):
             return True
-        return tok.kind == lexer.WORD and _keyword(tok) not in ("and", "or") and (
-            _keyword(tok) is None or _keyword(tok) in _KEYWORDS
+        return tok.kind == lexer.WORD and keyword(tok) not in ("and", "or") and (
+            keyword(tok) is None or keyword(tok) in lexer.KEYWORDS
         )
 
     def expr(self) -> Predicate:
@@ -185,27 +101,27 @@ class _Parser:
         while self.tok.kind == ";":
             self.advance()
             if self.starts_expr():
-                fn = _and(fn, self.or_expr())
+                fn = both(fn, self.or_expr())
         return fn
 
     def or_expr(self) -> Predicate:
         fn = self.and_expr()
         while self.is_kw("or"):
             self.advance()
-            fn = _or(fn, self.and_expr())
+            fn = either(fn, self.and_expr())
         return fn
 
     def and_expr(self) -> Predicate:
         fn = self.unary()
         while self.is_kw("and"):
             self.advance()
-            fn = _and(fn, self.unary())
+            fn = both(fn, self.unary())
         return fn
 
     def unary(self) -> Predicate:
         if self.is_kw("not"):
             self.advance()
-            return _negate(self.unary())
+            return negate(self.unary())
         if self.tok.kind == "(":
             self.advance()
             fn = self.expr()
@@ -215,7 +131,7 @@ class _Parser:
 
     def simple(self) -> Predicate:
         tok = self.tok
-        kw = _keyword(tok)
+        kw = keyword(tok)
         if kw is None:
             if tok.kind in (lexer.STRING, lexer.WORD, lexer.NUMBER, lexer.FLOAT):
                 return self.comparison()
@@ -244,7 +160,7 @@ class _Parser:
         raise self.error("a filter function, a comparison, 'not' or '('", tok)
 
     # -- facility and level --------------------------------------------------------------
-    def name_range(self, names: dict[str, int], what: str) -> int:
+    def name_range(self, names: Mapping[str, int], what: str) -> int:
         mask = 0
         while True:
             first = self.string(f"a {what} name")
@@ -259,7 +175,7 @@ class _Parser:
                 self.advance()
                 return mask
 
-    def lookup(self, tok: Token, names: dict[str, int], what: str) -> int:
+    def lookup(self, tok: Token, names: Mapping[str, int], what: str) -> int:
         value = names.get(tok.text.lower())
         if value is None:
             raise self.fail(f'unknown {what} "{tok.text}"', tok)
@@ -271,16 +187,16 @@ class _Parser:
             number = self.advance().number
             self.expect(")")
             return lambda msg: (msg.pri & 0x3F8) >> 3 == number
-        mask = self.name_range(FACILITIES, "facility")
+        mask = self.name_range(FACILITY_CODES, "facility")
         # syslog-ng tests bit (1 << facility) of a 32-bit mask; x86 takes the shift
         # count modulo 32, which matters for the PRIs above 255 it accepts
         return lambda msg: bool(mask >> ((msg.pri & 0x3F8) >> 3 & 31) & 1)
 
     def severity(self) -> Predicate:
         self.expect("(")
-        mask = self.name_range(SEVERITIES, "level")
+        mask = self.name_range(SEVERITY_CODES, "level")
         if mask == 0xFF:
-            return _always
+            return always
         return lambda msg: bool(mask >> (msg.pri & 7) & 1)
 
     # -- pattern matches -----------------------------------------------------------------
@@ -293,7 +209,7 @@ class _Parser:
         template: Callable[[LogMessage], str] | None = None
         while self.tok.kind != ")":
             opt = self.tok
-            okw = _keyword(opt)
+            okw = keyword(opt)
             if okw == "type":
                 self.advance()
                 self.expect("(")
@@ -336,67 +252,39 @@ class _Parser:
             matcher = compile_matcher(pattern_tok.text, type_, flags)
         except MatcherError as e:
             raise self.fail(str(e), pattern_tok) from None
+        self.stores_matches |= matcher.store_matches
         if kw in _ATOM_FIELDS:
-            return _value_match(matcher, _ATOM_FIELDS[kw])
+            return value_match(matcher, _ATOM_FIELDS[kw])
         if value is not None:
-            return _getter_match(matcher, _filter_value(value))
+            return getter_match(matcher, filter_value(value))
         if template is not None:
-            return _getter_match(matcher, template)
-        return _getter_match(matcher, _program_pid_message)
+            return getter_match(matcher, template)
+        return getter_match(matcher, program_pid_message)
 
     # -- addresses, tags, references ------------------------------------------------------
     def netmask(self) -> Predicate:
         self.expect("(")
         cidr = self.string("an IPv4 address or network").text
         self.expect(")")
-        address, mask = _parse_netmask(cidr)
-        cache: dict[str, int | None] = {}
-
-        def netmask(msg: LogMessage) -> bool:
-            ip = msg.source_ip
-            value = cache.get(ip, -1)
-            if value == -1:
-                value = _ipv4(ip)
-                if len(cache) > 4096:
-                    cache.clear()
-                cache[ip] = value
-            return value is not None and value & mask == address
-
-        return netmask
+        return compile_netmask(cidr)
 
     def netmask6(self) -> Predicate:
         self.expect("(")
         cidr = self.string("an IPv6 address or network").text
         self.expect(")")
-        network = _parse_netmask6(cidr)
-        if network is None:
-            return _never
-        address, prefix = network
-        shift = 128 - prefix
-        cache: dict[str, int | None] = {}
-
-        def netmask6(msg: LogMessage) -> bool:
-            ip = msg.source_ip
-            value = cache.get(ip, -1)
-            if value == -1:
-                value = _ipv6(ip)
-                if len(cache) > 4096:
-                    cache.clear()
-                cache[ip] = value
-            return value is not None and value >> shift == address
-
-        return netmask6
+        return compile_netmask6(cidr)
 
     def tags(self) -> Predicate:
         self.expect("(")
         names = set()
         while self.tok.kind != ")":
             tag = self.string("a tag name or ')'").text
-            tag_id(tag)  # numbered as the config is read, as syslog-ng does
+            if not self.pure:
+                tag_id(tag)  # numbered as the config is read, as syslog-ng does
             names.add(tag)
         self.advance()
         if not names:
-            return _never
+            return never
         wanted = frozenset(names)
         return lambda msg: not wanted.isdisjoint(msg.tags)
 
@@ -404,6 +292,8 @@ class _Parser:
         self.expect("(")
         tok = self.string("a filter name")
         self.expect(")")
+        if self.pure:
+            return never
         fn = self.filters.get(tok.text)
         if fn is None:
             raise self.fail(f'filter "{tok.text}" is not defined (before this one)', tok)
@@ -420,15 +310,12 @@ class _Parser:
         else:
             value_tok = self.string("a name-value pair name")
         self.expect(")")
+        if self.pure:
+            return never
         try:
-            with open(path_tok.text, "rb") as f:
-                # fgets, then the last character of each line is dropped
-                lines = {ln[:-1] for ln in f.read().splitlines(keepends=True) if ln[:-1]}
+            wanted = read_in_list(path_tok.text)
         except OSError as e:
             raise self.fail(f"cannot read in-list file: {e.strerror}", path_tok) from None
-        wanted = frozenset(ln.decode("utf-8", "surrogateescape") for ln in lines)
-        from relay.macros import resolve
-
         name = value_tok.text.lstrip("$") if value_tok.text.startswith("$") else value_tok.text
         get = resolve(name)
         return lambda msg: get(msg) in wanted
@@ -438,10 +325,10 @@ class _Parser:
         tok = self.tok
         if tok.kind == lexer.NUMBER:
             self.advance()
-            return _literal(str(tok.number), "int64")
+            return constant_operand(str(tok.number), "int64")
         if tok.kind == lexer.FLOAT:
             self.advance()
-            return _literal(tok.text, "double")
+            return constant_operand(tok.text, "double")
         text_tok = self.string("a template, a number or a string")
         hint = None
         if text_tok.kind == lexer.WORD and self.tok.kind == "(":
@@ -457,7 +344,7 @@ class _Parser:
                 raise self.fail(f'unknown type hint "{text_tok.text}"', text_tok)
             text_tok = inner
         try:
-            render = _filter_template(text_tok.text)
+            render = filter_template(text_tok.text, self.nested_filter)
         except TemplateError as e:
             raise self.fail(f"bad template: {e}", text_tok) from None
         literal = "$" not in text_tok.text
@@ -473,139 +360,6 @@ class _Parser:
         return compile_comparison(left, op_tok.text, right)
 
 
-def _filter_value(name: str) -> Callable[[LogMessage], str]:
-    """A macro or pair as a filter sees it: SEQNUM is the writer's, so empty here."""
-    if name == "SEQNUM":
-        return lambda msg: ""
-    from relay.macros import resolve
-
-    return resolve(ALIASES.get(name, name))
-
-
-_SEQNUM = re.compile(r"\$(?:SEQNUM\b|\{SEQNUM[}:])")
-
-
-def _filter_template(text: str) -> Callable[[LogMessage], str]:
-    """A template as a filter renders it: syslog-ng evaluates filters without a sequence
-    number, so $SEQNUM is empty there (it is the destination writer's counter)."""
-    from relay.template import compile_template
-
-    render = compile_template(text, escapes=False).render_str
-    if not _SEQNUM.search(text):
-        return render
-
-    def without_seqnum(msg: LogMessage) -> str:
-        copy = msg.copy()
-        copy.flags |= FLAG_LOCAL
-        copy.seqnum = 0
-        return render(copy)
-
-    return without_seqnum
-
-
-def _literal(text: str, hint: str) -> Operand:
-    return Operand(text, lambda msg: text, hint, True)
-
-
-def _value_match(matcher: Matcher, name: str) -> Predicate:
-    match = matcher.match
-
-    def predicate(msg: LogMessage) -> bool:
-        return match(msg.values.get(name, ""), msg)
-
-    return predicate
-
-
-def _getter_match(matcher: Matcher, get: Callable[[LogMessage], str]) -> Predicate:
-    match = matcher.match
-    return lambda msg: match(get(msg), msg)
-
-
-def _program_pid_message(msg: LogMessage) -> str:
-    """What match() without value() looks at: "$PROGRAM[$PID]: $MESSAGE" (3.38)."""
-    values = msg.values
-    pid = values.get("PID", "")
-    program = values.get("PROGRAM", "")
-    if pid:
-        return f"{program}[{pid}]: {values.get('MESSAGE', '')}"
-    return f"{program}: {values.get('MESSAGE', '')}"
-
-
-def _inet_aton(text: str) -> int | None:
-    try:
-        return int.from_bytes(socket.inet_aton(text), "big")
-    except (OSError, ValueError):
-        return None
-
-
-def _parse_netmask(cidr: str) -> tuple[int, int]:
-    """filter_netmask_new(): "a.b.c.d", "a.b.c.d/len" or "a.b.c.d/m.m.m.m"."""
-    slash = cidr.find("/")
-    if len(cidr) >= 32 or slash < 0:
-        address, mask = _inet_aton(cidr) or 0, 0xFFFFFFFF
-    else:
-        address = _inet_aton(cidr[:slash]) or 0
-        rest = cidr[slash + 1 :]
-        if "." in rest:
-            mask = _inet_aton(rest) or 0
-        else:
-            digits = rest.lstrip(" \t\n\v\f\r")
-            sign = -1 if digits.startswith("-") else 1
-            digits = digits.lstrip("+-")
-            num = ""
-            for ch in digits:
-                if not ch.isdigit():
-                    break
-                num += ch
-            prefix = sign * int(num or "0")
-            if prefix == 32:
-                mask = 0xFFFFFFFF
-            else:
-                # C int shifts: counts are taken modulo 32 on x86
-                mask = ((((1 << (prefix & 31)) - 1) & 0xFFFFFFFF) << ((32 - prefix) & 31))
-                mask &= 0xFFFFFFFF
-    return address & mask, mask
-
-
-def _ipv4(ip: str) -> int | None:
-    if not ip:
-        return 0x7F000001  # no address (local or internal source): loopback
-    if ":" in ip:
-        return None
-    return _inet_aton(ip)
-
-
-def _parse_netmask6(cidr: str) -> tuple[int, int] | None:
-    slash = cidr.find("/")
-    if len(cidr) >= 46 + 5 or slash < 0:
-        text, prefix = cidr, 128
-    else:
-        digits = ""
-        for ch in cidr[slash + 1 :].lstrip(" \t\n\v\f\r"):
-            if not ch.isdigit():
-                break
-            digits += ch
-        prefix = int(digits or "0")
-        if not 0 < prefix < 129:
-            return None
-        text = cidr[:slash]
-    address = _ipv6(text) if text else None
-    if address is None or not text:
-        return None
-    return address >> (128 - prefix), prefix
-
-
-def _ipv6(ip: str) -> int | None:
-    if not ip:
-        return 1  # ::1
-    if ":" not in ip:
-        return None
-    try:
-        return int.from_bytes(socket.inet_pton(socket.AF_INET6, ip), "big")
-    except (OSError, ValueError):
-        return None
-
-
 def compile_filter(
     expr: str,
     *,
@@ -617,8 +371,21 @@ def compile_filter(
     ``filters`` resolves ``filter(NAME)`` references.
     """
     try:
-        return _Parser(expr, filters or {}, name).parse()
+        return _Parser(expr, filters or {}).parse()
     except FilterError as e:
         if name:
             raise FilterError(f"filter {name}: {e}") from None
         raise
+
+
+def stores_matches(expr: str) -> bool:
+    """Whether the filter ``expr`` writes into the messages it is given: true when one of
+    its matchers, or of the filters in its templates, has ``flags(store-matches)``.
+
+    The answer comes from the parse, not from the text, and the parse has no effects.
+    ``filter(NAME)`` references are not followed: the caller knows the named filters.
+    A bad expression raises ``FilterError`` as ``compile_filter`` does.
+    """
+    parser = _Parser(expr, {}, pure=True)
+    parser.parse()
+    return parser.stores_matches

@@ -16,8 +16,10 @@ with flex's longest-match-then-first-rule choice:
     ","       ; skipped
     other     = any other single character is a token of its own
 
-A word is a keyword when it spells one ("-" and "_" are the same letter in keywords);
-otherwise it is an identifier.  Comparison operators (``==``, ``<``, ...) are words too.
+A word is a keyword when it spells one ("-" and "_" are the same letter in keywords,
+``keyword``); otherwise it is an identifier.  Comparison operators (``==``, ``<``, ...)
+are words too.  ``TokenStream`` is the parser's cursor over the tokens, and words its
+errors with the line and column.
 """
 
 from __future__ import annotations
@@ -46,6 +48,33 @@ _DEC = re.compile(r"([-+]?[0-9]+)([MmGgkK]?[iI]?[bB]?)")
 _STRING_ESCAPES = {"a": 7, "n": 10, "r": 13, "t": 9, "v": 11}
 
 
+#: keywords of the filter grammar ("-" and "_" are the same letter)
+KEYWORDS = {
+    "or", "and", "not", "lt", "le", "eq", "ne", "ge", "gt", "<", "<=", "==", "!=", ">=", ">",
+    "===", "!==", "severity", "level", "priority", "facility", "program", "host", "message",
+    "match", "netmask", "netmask6", "throttle", "tags", "in_list", "value", "flags", "filter",
+    "source", "type", "template", "rate_limit",
+}
+#: other words syslog-ng's lexer turns into keywords, so they cannot be unquoted arguments
+RESERVED = set(
+    "parser rewrite destination log junction channel options include block if else elif "
+    "internal value_pairs exclude pair key scope rekey shift shift_levels add_prefix replace "
+    "replace_prefix cast pad_size truncate_size mark_freq mark mark_mode stats_freq "
+    "stats_lifetime stats_level stats stats_max_dynamics min_iw_size_per_reader flush_lines "
+    "flush_timeout suppress sync_freq sync long_hostnames chain_hostnames normalize_hostnames "
+    "keep_hostname check_hostname bad_hostname custom_domain keep_timestamp encoding ts_format "
+    "frac_digits time_zone recv_time_zone send_time_zone local_time_zone format use_time_recvd "
+    "use_fqdn use_dns time_reopen time_reap time_sleep file_template proto_template "
+    "default_level default_priority default_severity default_facility threaded use_rcptid "
+    "use_uniqid log_fifo_size log_fetch_limit log_iw_size log_msg_size trim_large_messages "
+    "log_prefix program_override host_override create_dirs optional owner group perm "
+    "dir_owner dir_group dir_perm template_escape template_function on_error persist_only "
+    "dns_cache_hosts dns_cache dns_cache_size dns_cache_expire dns_cache_expire_failed "
+    "persist_name retries workers batch_lines batch_timeout read_old_records "
+    "use_syslogng_pid fetch_no_data_delay yes on no off condition".split()
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     kind: str
@@ -60,6 +89,56 @@ class Token:
         if self.kind == STRING:
             return f'string "{self.text}"'
         return f"'{self.text}'"
+
+
+def keyword(tok: Token) -> str | None:
+    """The keyword a token spells ("-" read as "_"), or None for anything else."""
+    if tok.kind != WORD:
+        return None
+    name = tok.text.replace("-", "_")
+    return name if name in KEYWORDS or name in RESERVED else None
+
+
+class TokenStream:
+    """The tokens of one expression, read one at a time, and errors that say where."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.pos]
+
+    def advance(self) -> Token:
+        tok = self.tokens[self.pos]
+        if tok.kind != END:
+            self.pos += 1
+        return tok
+
+    def error(self, expected: str, tok: Token | None = None) -> FilterError:
+        tok = tok or self.tok
+        return FilterError(
+            f"line {tok.line}, column {tok.column}: expected {expected}, got {tok.describe()}"
+        )
+
+    def fail(self, message: str, tok: Token) -> FilterError:
+        return FilterError(f"line {tok.line}, column {tok.column}: {message}")
+
+    def is_kw(self, *names: str) -> bool:
+        return keyword(self.tok) in names
+
+    def expect(self, kind: str, what: str | None = None) -> Token:
+        if self.tok.kind != kind:
+            raise self.error(what or f"'{kind}'")
+        return self.advance()
+
+    def string(self, what: str = "a string") -> Token:
+        """``string`` in syslog-ng's grammar: a quoted string or a word that is no keyword."""
+        tok = self.tok
+        if tok.kind == STRING or (tok.kind == WORD and keyword(tok) is None):
+            return self.advance()
+        raise self.error(what)
 
 
 def _suffix_value(digits: str, suffix: str) -> int | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from relay.facts.names import FILTER_ALIASES
 from relay.filter.pcre import PcreError, translate
 from relay.message import LogMessage
 
@@ -24,9 +25,6 @@ FLAGS = frozenset(
 )
 TYPES = ("pcre", "string", "glob")
 MAX_MATCHES = 256
-# syslog-ng's aliases of built-in values (nv_registry_add_alias)
-ALIASES = {"MSG": "MESSAGE", "MSGONLY": "MESSAGE", "FULLHOST": "HOST",
-            "FULLHOST_FROM": "HOST_FROM"}
 
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -170,9 +168,8 @@ class PcreMatcher(Matcher):
                 "cannot compile PCRE pattern: a character above \\xff needs the utf8 flag"
             ) from None
         # a group named like an alias sets the value it stands for ((?<MSG>...) sets MESSAGE)
-        self.names = tuple(
-            (ALIASES.get(name, name), index) for name, index in self.text_re.groupindex.items()
-        )
+        groups = self.text_re.groupindex.items()
+        self.names = tuple((FILTER_ALIASES.get(name, name), index) for name, index in groups)
 
     def search(self, value: str, pos: int = 0) -> re.Match[str] | re.Match[bytes] | None:
         if self.bytes_re is None or value.isascii():
