@@ -7,7 +7,19 @@ BSD stamp has no year, so its meaning depends on the receive year and month.
 
 from __future__ import annotations
 
-from relay.parse.stamp import CACHE_RESETTERS, MONTH_BY_LOWER, guess_year, local_info, local_to_unix
+from relay.parse.stamp import (
+    CACHE_RESETTERS,
+    LAST_BY_DAY,
+    MONTH_BY_LOWER,
+    guess_year,
+    local_info,
+    local_to_unix,
+    uniform_day,
+)
+
+# the fields of a BSD stamp's time, read without int(): "HH:MM" -> seconds, "SS" -> seconds
+_HOUR_MINUTE = {f"{h:02d}:{m:02d}": h * 3600 + m * 60 for h in range(24) for m in range(60)}
+_SECOND = {f"{s:02d}": s for s in range(60)}
 
 
 class ReceiveSecond:
@@ -18,7 +30,7 @@ class ReceiveSecond:
     year and month (a stamp has no year: it is guessed from them).
     """
 
-    __slots__ = ("sec", "gmtoff", "stamps", "_year_mon", "_by_month", "_years")
+    __slots__ = ("sec", "gmtoff", "stamps", "_year_mon", "_by_month", "_years", "_days")
 
     def __init__(self) -> None:
         self.sec: int | None = None
@@ -28,6 +40,9 @@ class ReceiveSecond:
         self._by_month: dict[tuple[int, int], dict[str, tuple[int, int] | None]] = {}
         # the year guessed for a stamp of each month, this receive month
         self._years: tuple[int, ...] = ()
+        # "Mmm dd" -> (guessed year, midnight, offset) of that day, None when it changes
+        # its offset (or is no date): a new stamp on a known day costs an addition
+        self._days: dict[str, tuple[int, int, int] | None] = {}
         CACHE_RESETTERS.append(self.reset)
 
     def move(self, sec: int) -> None:
@@ -38,6 +53,7 @@ class ReceiveSecond:
         if (year, mon) != self._year_mon:
             self._year_mon = (year, mon)
             self._years = tuple(guess_year(m, sec) for m in range(12))
+            self._days = {}
             stamps = self._by_month.get((year, mon))
             if stamps is None:
                 if len(self._by_month) > 16:
@@ -54,20 +70,45 @@ class ReceiveSecond:
         stamps = self.stamps
         if len(stamps) > 4096:
             stamps.clear()
-        mon = MONTH_BY_LOWER.get(stamp[:3].lower(), -1)
         found: tuple[int, int] | None = None
-        if mon >= 0 and self.sec is not None:
-            if len(stamp) == 20:
-                found = local_to_unix(int(stamp[7:11]), mon, int(stamp[4:6]),
-                                      int(stamp[12:14]), int(stamp[15:17]), int(stamp[18:20]))
-            else:
+        if self.sec is None:
+            pass
+        elif len(stamp) == 15:
+            day = self._days.get(stamp[:6], 0)
+            if day == 0:
+                mon = MONTH_BY_LOWER.get(stamp[:3].lower(), -1)
+                day = self._day(stamp[:6], mon) if mon >= 0 else 0
+            hm = _HOUR_MINUTE.get(stamp[7:12])
+            sec = _SECOND.get(stamp[13:15])
+            if day and hm is not None and sec is not None:
+                LAST_BY_DAY[0] = (day[0], stamp)
+                found = (day[1] + hm + sec, day[2])
+            elif day != 0:
+                # a day that changes its offset, or fields that mktime() normalizes
+                mon = MONTH_BY_LOWER[stamp[:3].lower()]
                 found = local_to_unix(self._years[mon], mon, int(stamp[4:6]), int(stamp[7:9]),
                                       int(stamp[10:12]), int(stamp[13:15]))
+        else:
+            mon = MONTH_BY_LOWER.get(stamp[:3].lower(), -1)
+            if mon >= 0:
+                found = local_to_unix(int(stamp[7:11]), mon, int(stamp[4:6]),
+                                      int(stamp[12:14]), int(stamp[15:17]), int(stamp[18:20]))
         stamps[stamp] = found
+        return found
+
+    def _day(self, text: str, mon: int) -> tuple[int, int, int] | None:
+        """The day of "Mmm dd" this receive month: (guessed year, midnight, offset), or
+        None when it changes its offset or is no date."""
+        if len(self._days) >= 4096:
+            self._days.clear()
+        year = self._years[mon]
+        day = uniform_day(year, mon, int(text[4:6]))
+        found = self._days[text] = None if day is None else (year, day[0], day[1])
         return found
 
     def reset(self) -> None:
         self.sec = None
+        self._days = {}
         self._year_mon = (0, -1)
         self._by_month.clear()
         self.stamps = {}

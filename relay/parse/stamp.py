@@ -226,8 +226,7 @@ def reset_caches() -> None:
     _to_unix_cache.clear()
     _local_cache.clear()
     _local_days.clear()
-    global _last_by_day
-    _last_by_day = None
+    LAST_BY_DAY[0] = None
     for reset in CACHE_RESETTERS:
         reset()
 
@@ -259,8 +258,7 @@ def to_unix(w: Wall, year: int) -> tuple[int, int]:
     day = _uniform_day(year, w.mon, w.mday, w.hour, w.min, w.sec)
     if day is None:
         return _to_unix_by_mktime(w, year)
-    global _last_by_day
-    _last_by_day = (year, w.mon + 1, w.mday, w.hour, w.min, w.sec, 0, 0, -1)
+    LAST_BY_DAY[0] = (year, w.mon + 1, w.mday, w.hour, w.min, w.sec, 0, 0, -1)
     local_off = day[1]
     target = local_off if w.gmtoff is None else w.gmtoff
     return day[0] + w.hour * 3600 + w.min * 60 + w.sec + local_off - target, target
@@ -272,8 +270,7 @@ def local_to_unix(year: int, mon: int, mday: int, hour: int, minute: int,
     day = _uniform_day(year, mon, mday, hour, minute, sec)
     if day is None:
         return _to_unix_by_mktime(Wall(0, year, mon, mday, hour, minute, sec, 0, None), year)
-    global _last_by_day
-    _last_by_day = (year, mon + 1, mday, hour, minute, sec, 0, 0, -1)
+    LAST_BY_DAY[0] = (year, mon + 1, mday, hour, minute, sec, 0, 0, -1)
     return day[0] + hour * 3600 + minute * 60 + sec, day[1]
 
 
@@ -281,13 +278,26 @@ def _uniform_day(year: int, mon: int, mday: int, hour: int, minute: int,
                  sec: int) -> tuple[int, int] | None:
     """(mktime() of the day's midnight, its offset) when the day keeps one local offset
     and the fields need no normalizing; None otherwise."""
+    if 0 <= hour < 24 and 0 <= minute < 60 and 0 <= sec < 60:
+        return uniform_day(year, mon, mday)
+    return None
+
+
+def uniform_day(year: int, mon: int, mday: int) -> tuple[int, int] | None:
+    """(mktime() of the day's midnight, its offset) when the day is a date of its month
+    and keeps one local offset from midnight to midnight; None otherwise."""
     # (a day past the month's end is normalized by mktime: the slow path knows how)
-    if (0 <= hour < 24 and 0 <= minute < 60 and 0 <= sec < 60 and 1 <= mday
-            and (mday <= 28 or mday <= _days_in_month(year, mon))):
+    if 1 <= mday and (mday <= 28 or mday <= _days_in_month(year, mon)):
         day = _local_days.get((year, mon, mday)) or _local_day(year, mon, mday)
         if day[0]:
             return day[1], day[2]
     return None
+
+
+#: what mktime() would have been asked last had every stamp gone through it, since it
+#: was last asked (see _to_unix_by_mktime): None, its 9-tuple of fields, or (year, BSD
+#: stamp text) for a stamp the receive second converted by its day
+LAST_BY_DAY: list[tuple[int, ...] | tuple[int, str] | None] = [None]
 
 
 def _days_in_month(year: int, mon: int) -> int:
@@ -323,23 +333,28 @@ def _local_day(year: int, mon: int, mday: int) -> tuple[bool, int, int]:
     return r
 
 
-# The fields of the last stamp converted without mktime(), if any since its last call.
 # mktime() starts from the offset of its previous answer, and that decides which of the
 # two 01:30s of a fall-back night it returns: before it is asked again, it is shown the
-# stamp it would have seen last had every stamp gone through it, as in syslog-ng.
-_last_by_day: tuple[int, ...] | None = None
+# stamp it would have seen last had every stamp gone through it (LAST_BY_DAY), as in
+# syslog-ng, which asks it for every stamp.
+def _catch_up_mktime() -> None:
+    last = LAST_BY_DAY[0]
+    LAST_BY_DAY[0] = None
+    if last is not None and len(last) == 2:
+        year, text = last
+        last = (int(year), MONTH_BY_LOWER[str(text)[:3].lower()] + 1, int(str(text)[4:6]),
+                int(str(text)[7:9]), int(str(text)[10:12]), int(str(text)[13:15]), 0, 0, -1)
+    if last is not None:
+        time.mktime(last)  # type: ignore[arg-type]
 
 
 def _to_unix_by_mktime(w: Wall, year: int) -> tuple[int, int]:
-    global _last_by_day
     key = (year, w.mon, w.mday, w.hour, w.min, w.sec, w.gmtoff)
     r = _to_unix_cache.get(key)
     if r is None:
         if len(_to_unix_cache) > 4096:
             _to_unix_cache.clear()
-        if _last_by_day is not None:
-            time.mktime(_last_by_day)  # type: ignore[arg-type]
-            _last_by_day = None
+        _catch_up_mktime()
         try:
             t = int(time.mktime((year, w.mon + 1, w.mday, w.hour, w.min, w.sec, 0, 0, -1)))
             lt = time.localtime(t)
