@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from relay.config import DestinationConfig
 from relay.flow import FlowControl
@@ -13,6 +13,7 @@ from relay.message import FLAG_LOCAL, LogMessage
 log = logging.getLogger("relay")
 
 Render = Callable[[LogMessage], bytes]
+Filter = Callable[[LogMessage], bool]
 
 # Buffered writers write at the end of a batch (one read of a socket) once this many lines
 # wait, and otherwise at least every flush_interval.
@@ -20,11 +21,14 @@ WRITE_LINES = 512
 class Destination:
     """Renders each message with its template and delivers the bytes."""
 
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl):
+    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl,
+                 named_filters: Mapping[str, Filter] | None = None):
         self.config = config
         self.name = config.name
         self.render = render
         self.flow = flow
+        # what filter(NAME) names in a filter a destination compiles (subscribers)
+        self.named_filters: Mapping[str, Filter] = named_filters or {}
         self.written = 0  # messages handed on
         self.dropped = 0  # messages lost on purpose (bounded buffers), counted
         self.seqnum = 0  # syslog-ng's writer sequence: stepped for local messages only
@@ -54,8 +58,9 @@ class Destination:
 class BufferedDestination(Destination):
     """Joins rendered lines and writes them in large chunks, at least every flush_interval."""
 
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl):
-        super().__init__(config, render, flow)
+    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl,
+                 named_filters: Mapping[str, Filter] | None = None):
+        super().__init__(config, render, flow, named_filters)
         self._buf: list[bytes] = []
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -103,8 +108,9 @@ class TransportDestination(BufferedDestination):
     back data beyond twice the bound is dropped and counted.
     """
 
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl):
-        super().__init__(config, render, flow)
+    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl,
+                 named_filters: Mapping[str, Filter] | None = None):
+        super().__init__(config, render, flow, named_filters)
         self.transport: asyncio.WriteTransport | None = None
         self._held: list[bytes] = []
         self._held_size = 0

@@ -16,9 +16,10 @@ import concurrent.futures
 import gzip
 import os
 import shutil
+from collections.abc import Mapping
 
 from relay.config import DestinationConfig
-from relay.destinations.base import BufferedDestination, Render, log
+from relay.destinations.base import BufferedDestination, Filter, Render, log
 from relay.errors import ConfigError
 from relay.flow import FlowControl
 
@@ -105,8 +106,9 @@ class FileWriter:
 
 
 class FileDestination(BufferedDestination):
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl):
-        super().__init__(config, render, flow)
+    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl,
+                 named_filters: Mapping[str, Filter] | None = None):
+        super().__init__(config, render, flow, named_filters)
         self.file = FileWriter(config.name, config)
         self._thread = concurrent.futures.ThreadPoolExecutor(1, f"relay-file-{config.name}")
         self._inflight = 0  # bytes handed to the writer thread and not yet written
