@@ -21,7 +21,7 @@ from relay.flow import FlowControl
 from relay.message import LogMessage
 from relay.parse import Parser
 from relay.pipeline import LogPath, Pipeline
-from relay.sources import SourceRuntime
+from relay.sources.base import Connection, SourceRuntime
 
 Filter = Callable[[LogMessage], bool]
 Rewrite = Callable[[LogMessage], None]
@@ -183,6 +183,8 @@ class DataPath:
     destinations: dict[str, Destination]
     pipeline: Pipeline
     sources: dict[str, SourceRuntime] = field(default_factory=dict)
+    #: the connected peers of its stream sources, which the server drains at shutdown
+    connections: set[Connection] = field(default_factory=set)
 
 
 def assemble(config: Config, flow: FlowControl | None = None) -> DataPath:
@@ -220,5 +222,6 @@ def assemble(config: Config, flow: FlowControl | None = None) -> DataPath:
 
     for s in config.sources:
         data_path.sources[s.name] = SourceRuntime(
-            s, parsers[s.name], data_path.pipeline.router(s.name), flow, end_batch)
+            s, parsers[s.name], data_path.pipeline.router(s.name), flow, end_batch,
+            data_path.connections)
     return data_path

@@ -15,15 +15,15 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 
 from relay.assemble import DataPath, assemble
 from relay.config import Config
 from relay.destinations.base import Destination
 from relay.errors import ConfigError, RelayError
 from relay.flow import FlowControl
-from relay.sources import SourceRuntime
-from relay.sources.stream import StreamProtocol
+from relay.sources import Listener, SourceRuntime
+from relay.sources import start as start_source
+from relay.sources.base import Connection
 
 log = logging.getLogger("relay")
 
@@ -37,11 +37,9 @@ class Relay:
         self.flow = FlowControl()
         self.destinations: dict[str, Destination] = {}
         self.sources: dict[str, SourceRuntime] = {}
-        self.servers: list[asyncio.AbstractServer] = []
-        self.endpoints: list[Any] = []  # datagram endpoints: anything with close()
-        self.connections: set[StreamProtocol] = set()
+        self.listeners: list[Listener] = []
+        self.connections: set[Connection] = set()
         self.addresses: list[str] = []
-        self.stdin_task: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
         self.path: DataPath | None = None
 
@@ -49,6 +47,7 @@ class Relay:
         self.path = path = assemble(self.config, self.flow)
         self.destinations = path.destinations
         self.sources = path.sources
+        self.connections = path.connections
         for dest in path.destinations.values():
             try:
                 self.addresses += [f"{a} ({dest.name})" for a in await dest.start()]
@@ -56,47 +55,19 @@ class Relay:
                 raise ConfigError(f"{self.config.path}: destination {dest.name!r}: cannot "
                                   f"listen on {dest.config.listen}: {exc.strerror}") from None
         for runtime in path.sources.values():
-            await self._start_source(runtime)
+            runtime.ended = self._source_ended
+            try:
+                listener = await start_source(runtime)
+            except OSError as exc:
+                raise ConfigError(f"{self.config.path}: source {runtime.name!r}: cannot listen "
+                                  f"on {runtime.config.listen}: {exc.strerror or exc}") from None
+            self.listeners.append(listener)
+            self.addresses += [f"{a} ({runtime.name})" for a in listener.addresses]
         return self.addresses
 
-    async def _start_source(self, runtime: SourceRuntime) -> None:
-        s = runtime.config
-        scheme = s.listen.scheme
-        try:
-            if scheme == "udp":
-                from relay.sources.udp import start_udp
-
-                transport, addrs = await start_udp(runtime)
-                self.endpoints.append(transport)
-            elif scheme in ("tcp", "tls"):
-                from relay.sources.tcp import start_tcp
-
-                server, addrs = await start_tcp(runtime, self.connections)
-                self.servers.append(server)
-            elif scheme.startswith("unix-"):
-                from relay.sources.unix import start_unix
-
-                obj, addrs = await start_unix(runtime, self.connections)
-                if isinstance(obj, asyncio.AbstractServer):
-                    self.servers.append(obj)
-                else:
-                    self.endpoints.append(obj)
-            else:
-                from relay.sources.stdin import read_stdin
-
-                self.stdin_task = asyncio.get_running_loop().create_task(read_stdin(runtime))
-                self.stdin_task.add_done_callback(self._stdin_done)
-                addrs = ["stdin://"]
-        except OSError as exc:
-            raise ConfigError(f"{self.config.path}: source {s.name!r}: cannot listen on "
-                              f"{s.listen}: {exc.strerror or exc}") from None
-        self.addresses += [f"{a} ({s.name})" for a in addrs]
-
-    def _stdin_done(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("source stdin: %s", task.exception())
-        only_stdin = all(s.listen.scheme == "stdin" for s in self.config.sources)
-        if only_stdin:
+    def _source_ended(self) -> None:
+        # a source ends by itself only at the end of stdin: with nothing else to read, stop
+        if all(s.listen.scheme == "stdin" for s in self.config.sources):
             self.stopping.set()
 
     def reopen(self) -> None:
@@ -106,25 +77,18 @@ class Relay:
 
     async def stop(self) -> None:
         # 1. stop accepting
-        for server in self.servers:
-            server.close()
-        for endpoint in self.endpoints:
-            endpoint.close()
+        for listener in self.listeners:
+            listener.close()
         # 2. finish reading what connected peers already sent
         await self._drain()
-        if self.stdin_task is not None and not self.stdin_task.done():
-            self.stdin_task.cancel()
+        for listener in self.listeners:
+            await listener.wait_closed()
         # 3. flush every destination
         for dest in self.destinations.values():
             try:
                 await dest.stop()
             except Exception as exc:
                 log.error("destination %s: %s", dest.name, exc)
-        for server in self.servers:
-            try:
-                await asyncio.wait_for(server.wait_closed(), 0.5)
-            except TimeoutError:
-                pass
 
     async def _drain(self) -> None:
         conns = list(self.connections)
