@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 from relay.config import DestinationConfig
 from relay.destinations.base import BufferedDestination, Filter, Render, log
+from relay.destinations.queue import WriteQueue
 from relay.errors import ConfigError
 from relay.flow import FlowControl
 
@@ -111,10 +112,9 @@ class FileDestination(BufferedDestination):
         super().__init__(config, render, flow, named_filters)
         self.file = FileWriter(config.name, config)
         self._thread = concurrent.futures.ThreadPoolExecutor(1, f"relay-file-{config.name}")
-        self._inflight = 0  # bytes handed to the writer thread and not yet written
+        # bytes handed to the writer thread and not yet written
+        self.queue = WriteQueue(self, flow, config.queue_bytes)
         self._last: concurrent.futures.Future[None] | None = None
-        self.high = config.queue_bytes
-        self.low = config.queue_bytes // 2
         self.failed = False
 
     @property
@@ -131,9 +131,7 @@ class FileDestination(BufferedDestination):
         return []
 
     def write(self, data: bytes) -> None:
-        self._inflight += len(data)
-        if self._inflight > self.high:
-            self.flow.congested(self)
+        self.queue.add(len(data))
         fut = self._thread.submit(self.file.write, data)
         self._last = fut
         loop = self._loop
@@ -142,9 +140,7 @@ class FileDestination(BufferedDestination):
         fut.add_done_callback(lambda f: loop.call_soon_threadsafe(self._written, f, size))
 
     def _written(self, fut: concurrent.futures.Future[None], size: int) -> None:
-        self._inflight -= size
-        if self._inflight < self.low:
-            self.flow.relieved(self)
+        self.queue.remove(size)
         exc = fut.exception()
         if exc is not None and not self.failed:
             self.failed = True  # logged once; later writes retry (the disk may come back)
