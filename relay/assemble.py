@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from relay.config import Config
 from relay.destinations import destination_class
@@ -127,9 +128,10 @@ def compile_rewrites(config: Config) -> dict[str, Rewrite]:
     compiled = {}
     for r in config.rewrites:
         try:
-            compiled[r.name] = compile_rewrite(r.name, dict(r.spec))
+            compiled[r.name] = compile_rewrite(r.name, r.spec)
         except ConfigError as exc:
-            raise ConfigError(f"{config.path}: [[rewrite]] {r.name!r}: {exc}") from None
+            at = f", line {r.line}" if r.line else ""
+            raise ConfigError(f"{config.path}{at}: [[rewrite]] {r.name!r}: {exc}") from None
     return compiled
 
 
@@ -180,7 +182,7 @@ class DataPath:
 
     config: Config
     flow: FlowControl
-    destinations: dict[str, Destination]
+    destinations: dict[str, Destination[Any]]
     pipeline: Pipeline
     sources: dict[str, SourceRuntime] = field(default_factory=dict)
     #: the connected peers of its stream sources, which the server drains at shutdown

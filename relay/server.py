@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 from relay.assemble import DataPath, assemble
 from relay.config import Config
@@ -35,7 +36,7 @@ class Relay:
     def __init__(self, config: Config):
         self.config = config
         self.flow = FlowControl()
-        self.destinations: dict[str, Destination] = {}
+        self.destinations: dict[str, Destination[Any]] = {}
         self.sources: dict[str, SourceRuntime] = {}
         self.listeners: list[Listener] = []
         self.connections: set[Connection] = set()
@@ -52,8 +53,10 @@ class Relay:
             try:
                 self.addresses += [f"{a} ({dest.name})" for a in await dest.start()]
             except OSError as exc:
+                # only a destination that listens (subscribers) opens a socket
+                where = getattr(dest.config, "listen", "")
                 raise ConfigError(f"{self.config.path}: destination {dest.name!r}: cannot "
-                                  f"listen on {dest.config.listen}: {exc.strerror}") from None
+                                  f"listen on {where}: {exc.strerror}") from None
         for runtime in path.sources.values():
             runtime.ended = self._source_ended
             try:

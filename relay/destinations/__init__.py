@@ -9,6 +9,8 @@ here by its ``type``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from relay.destinations.base import Destination
 from relay.destinations.file import FileDestination
 from relay.destinations.pipe import PipeDestination
@@ -17,7 +19,7 @@ from relay.destinations.stdout import StdoutDestination
 from relay.destinations.subscribers import SubscribersDestination
 
 #: destination type -> its class
-DESTINATIONS: dict[str, type[Destination]] = {
+DESTINATIONS: dict[str, type[Destination[Any]]] = {
     "file": FileDestination,
     "stdout": StdoutDestination,
     "subscribers": SubscribersDestination,
@@ -26,7 +28,7 @@ DESTINATIONS: dict[str, type[Destination]] = {
 }
 
 
-def destination_class(kind: str) -> type[Destination]:
+def destination_class(kind: str) -> type[Destination[Any]]:
     try:
         return DESTINATIONS[kind]
     except KeyError:

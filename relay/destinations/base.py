@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from typing import Generic, TypeVar
 
-from relay.config import DestinationConfig
+from relay.config import BufferedConfig, DestinationConfig
 from relay.flow import FlowControl
 from relay.message import FLAG_LOCAL, LogMessage
 
@@ -14,16 +15,18 @@ log = logging.getLogger("relay")
 
 Render = Callable[[LogMessage], bytes]
 Filter = Callable[[LogMessage], bool]
+C = TypeVar("C", bound=DestinationConfig)
+B = TypeVar("B", bound=BufferedConfig)
 
 # Buffered writers write at the end of a batch (one read of a socket) once this many lines
 # wait, and otherwise at least every flush_interval.
 WRITE_LINES = 512
-class Destination:
+class Destination(Generic[C]):
     """Renders each message with its template and delivers the bytes."""
 
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl,
+    def __init__(self, config: C, render: Render, flow: FlowControl,
                  named_filters: Mapping[str, Filter] | None = None):
-        self.config = config
+        self.config: C = config
         self.name = config.name
         self.render = render
         self.flow = flow
@@ -55,10 +58,10 @@ class Destination:
         """SIGHUP: reopen files (for logrotate)."""
 
 
-class BufferedDestination(Destination):
+class BufferedDestination(Destination[B]):
     """Joins rendered lines and writes them in large chunks, at least every flush_interval."""
 
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl,
+    def __init__(self, config: B, render: Render, flow: FlowControl,
                  named_filters: Mapping[str, Filter] | None = None):
         super().__init__(config, render, flow, named_filters)
         self._buf: list[bytes] = []

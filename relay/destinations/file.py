@@ -18,7 +18,7 @@ import os
 import shutil
 from collections.abc import Mapping
 
-from relay.config import DestinationConfig
+from relay.config import FileConfig
 from relay.destinations.base import BufferedDestination, Filter, Render, log
 from relay.destinations.queue import WriteQueue
 from relay.errors import ConfigError
@@ -36,7 +36,7 @@ def _compress(src: str, dst: str) -> None:
 class FileWriter:
     """The part that touches the file; every method runs in the writer thread."""
 
-    def __init__(self, name: str, config: DestinationConfig):
+    def __init__(self, name: str, config: FileConfig):
         self.name = name
         self.path = config.path
         self.rotate = config.rotate
@@ -106,8 +106,8 @@ class FileWriter:
         self.compressor.shutdown(wait=True)
 
 
-class FileDestination(BufferedDestination):
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl,
+class FileDestination(BufferedDestination[FileConfig]):
+    def __init__(self, config: FileConfig, render: Render, flow: FlowControl,
                  named_filters: Mapping[str, Filter] | None = None):
         super().__init__(config, render, flow, named_filters)
         self.file = FileWriter(config.name, config)

@@ -14,7 +14,7 @@ import os
 import stat
 from collections.abc import Mapping
 
-from relay.config import DestinationConfig
+from relay.config import PipeConfig
 from relay.destinations.base import Filter, Render, log
 from relay.destinations.transport import TransportDestination
 from relay.errors import ConfigError
@@ -31,8 +31,8 @@ class _PipeProtocol(asyncio.BaseProtocol):
         self.owner.reader_gone(exc)
 
 
-class PipeDestination(TransportDestination):
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl,
+class PipeDestination(TransportDestination[PipeConfig]):
+    def __init__(self, config: PipeConfig, render: Render, flow: FlowControl,
                  named_filters: Mapping[str, Filter] | None = None):
         super().__init__(config, render, flow, named_filters)
         self._retry: asyncio.TimerHandle | None = None

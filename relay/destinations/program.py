@@ -12,7 +12,7 @@ import asyncio
 import signal
 from collections.abc import Mapping
 
-from relay.config import DestinationConfig
+from relay.config import ProgramConfig
 from relay.destinations.base import Filter, Render, log
 from relay.destinations.transport import TransportDestination
 from relay.flow import FlowControl
@@ -23,8 +23,8 @@ STABLE = 10.0  # seconds of running that reset the backoff
 EXIT_WAIT = 5.0
 
 
-class ProgramDestination(TransportDestination):
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl,
+class ProgramDestination(TransportDestination[ProgramConfig]):
+    def __init__(self, config: ProgramConfig, render: Render, flow: FlowControl,
                  named_filters: Mapping[str, Filter] | None = None):
         super().__init__(config, render, flow, named_filters)
         self._proc: asyncio.subprocess.Process | None = None

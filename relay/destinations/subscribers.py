@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import cast
 
-from relay.config import DestinationConfig
+from relay.config import SubscribersConfig
 from relay.destinations.base import Destination, Filter, Render, log
 from relay.flow import FlowControl
 from relay.message import FLAG_LOCAL, LogMessage
@@ -116,8 +116,8 @@ class Subscriber(asyncio.Protocol):
         self.pending_size = 0
 
 
-class SubscribersDestination(Destination):
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl,
+class SubscribersDestination(Destination[SubscribersConfig]):
+    def __init__(self, config: SubscribersConfig, render: Render, flow: FlowControl,
                  named_filters: Mapping[str, Filter] | None = None):
         super().__init__(config, render, flow, named_filters)
         self.clients: set[Subscriber] = set()

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from typing import TypeVar
 
-from relay.config import DestinationConfig
+from relay.config import QueuedConfig
 from relay.destinations.base import BufferedDestination, Filter, Render
 from relay.destinations.queue import WriteQueue
 from relay.flow import FlowControl
 
+Q = TypeVar("Q", bound=QueuedConfig)
 DRAIN_AT_STOP = 2.0  # seconds for the transport's buffer to empty at shutdown
 
 
-class TransportDestination(BufferedDestination):
+class TransportDestination(BufferedDestination[Q]):
     """A buffered writer into an asyncio write transport that may come and go."""
 
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl,
+    def __init__(self, config: Q, render: Render, flow: FlowControl,
                  named_filters: Mapping[str, Filter] | None = None):
         super().__init__(config, render, flow, named_filters)
         self.transport: asyncio.WriteTransport | None = None
