@@ -28,10 +28,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from relay import config as config_mod
     from relay import server
+    from relay.assemble import check
 
     try:
         config = config_mod.load(args.config)
-        server.check(config)
+        check(config)
         if args.check:
             print(f"relay: {args.config}: ok", file=sys.stderr)
             return 0

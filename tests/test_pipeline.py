@@ -175,9 +175,9 @@ def test_log_flags_like_syslog_ng(tmp_path: object) -> None:
 
 
 def test_filter_may_name_a_later_filter_but_not_itself() -> None:
+    from relay.assemble import compile_filters
     from relay.config import loads
     from relay.errors import ConfigError
-    from relay.server import compile_filters
 
     head = '[[source]]\nname = "s"\nlisten = "udp://127.0.0.1:0"\n'
     config = loads(head + "[[filter]]\nname = \"f_a\"\nexpr = 'filter(f_b) and level(err)'\n"

@@ -3,35 +3,33 @@
 They sit at the end of the data path: the pipeline calls ``send(msg)``, the destination
 renders the message with its template and writes the bytes.  Each is bounded; stream
 sources are paused through relay.flow when one fills up (subscribers drop instead).
+Every kind is made the same way, ``cls(config, render, flow, named_filters)``, and found
+here by its ``type``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from relay.destinations.base import Destination
+from relay.destinations.base import Destination
+from relay.destinations.file import FileDestination
+from relay.destinations.pipe import PipeDestination
+from relay.destinations.program import ProgramDestination
+from relay.destinations.stdout import StdoutDestination
+from relay.destinations.subscribers import SubscribersDestination
+
+#: destination type -> its class
+DESTINATIONS: dict[str, type[Destination[Any]]] = {
+    "file": FileDestination,
+    "stdout": StdoutDestination,
+    "subscribers": SubscribersDestination,
+    "pipe": PipeDestination,
+    "program": ProgramDestination,
+}
 
 
-def destination_class(kind: str) -> type[Destination]:
-    if kind == "file":
-        from relay.destinations.file import FileDestination
-
-        return FileDestination
-    if kind == "stdout":
-        from relay.destinations.stdout import StdoutDestination
-
-        return StdoutDestination
-    if kind == "subscribers":
-        from relay.destinations.subscribers import SubscribersDestination
-
-        return SubscribersDestination
-    if kind == "pipe":
-        from relay.destinations.pipe import PipeDestination
-
-        return PipeDestination
-    if kind == "program":
-        from relay.destinations.program import ProgramDestination
-
-        return ProgramDestination
-    raise ValueError(f"unknown destination type {kind!r}")
+def destination_class(kind: str) -> type[Destination[Any]]:
+    try:
+        return DESTINATIONS[kind]
+    except KeyError:
+        raise ValueError(f"unknown destination type {kind!r}") from None

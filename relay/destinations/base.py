@@ -1,30 +1,37 @@
-"""The destination interface, and the buffered writer that file-like destinations share."""
+"""The destination interface, and the buffered writer that the writing destinations share."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Generic, TypeVar
 
-from relay.config import DestinationConfig
+from relay.config import BufferedConfig, DestinationConfig
 from relay.flow import FlowControl
 from relay.message import FLAG_LOCAL, LogMessage
 
 log = logging.getLogger("relay")
 
 Render = Callable[[LogMessage], bytes]
+Filter = Callable[[LogMessage], bool]
+C = TypeVar("C", bound=DestinationConfig)
+B = TypeVar("B", bound=BufferedConfig)
 
 # Buffered writers write at the end of a batch (one read of a socket) once this many lines
 # wait, and otherwise at least every flush_interval.
 WRITE_LINES = 512
-class Destination:
+class Destination(Generic[C]):
     """Renders each message with its template and delivers the bytes."""
 
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl):
-        self.config = config
+    def __init__(self, config: C, render: Render, flow: FlowControl,
+                 named_filters: Mapping[str, Filter] | None = None):
+        self.config: C = config
         self.name = config.name
         self.render = render
         self.flow = flow
+        # what filter(NAME) names in a filter a destination compiles (subscribers)
+        self.named_filters: Mapping[str, Filter] = named_filters or {}
         self.written = 0  # messages handed on
         self.dropped = 0  # messages lost on purpose (bounded buffers), counted
         self.seqnum = 0  # syslog-ng's writer sequence: stepped for local messages only
@@ -51,11 +58,12 @@ class Destination:
         """SIGHUP: reopen files (for logrotate)."""
 
 
-class BufferedDestination(Destination):
+class BufferedDestination(Destination[B]):
     """Joins rendered lines and writes them in large chunks, at least every flush_interval."""
 
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl):
-        super().__init__(config, render, flow)
+    def __init__(self, config: B, render: Render, flow: FlowControl,
+                 named_filters: Mapping[str, Filter] | None = None):
+        super().__init__(config, render, flow, named_filters)
         self._buf: list[bytes] = []
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -91,71 +99,3 @@ class BufferedDestination(Destination):
 
     async def stop(self) -> None:
         self.flush()
-
-
-class TransportDestination(BufferedDestination):
-    """A buffered writer into an asyncio write transport that may come and go.
-
-    While the transport is down (a FIFO with no reader, a program restarting) lines are
-    held back.  Past ``queue_bytes`` waiting (in the transport's buffer or held back) the
-    destination is congested: stream sources pause, so nothing is lost; once the queue
-    is back under half of it they resume.  Datagram sources cannot be paused, so held
-    back data beyond twice the bound is dropped and counted.
-    """
-
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl):
-        super().__init__(config, render, flow)
-        self.transport: asyncio.WriteTransport | None = None
-        self._held: list[bytes] = []
-        self._held_size = 0
-        self._poll: asyncio.TimerHandle | None = None
-        self.high = config.queue_bytes
-        self.low = config.queue_bytes // 2
-
-    def queued(self) -> int:
-        t = self.transport
-        in_transport = t.get_write_buffer_size() if t is not None and not t.is_closing() else 0
-        return in_transport + self._held_size
-
-    def write(self, data: bytes) -> None:
-        t = self.transport
-        if t is not None and not t.is_closing():
-            t.write(data)
-        elif self._held_size + len(data) > 2 * self.high:
-            self.dropped += data.count(b"\n") or 1
-        else:
-            self._held.append(data)
-            self._held_size += len(data)
-        self._check()
-
-    def connected(self, transport: asyncio.WriteTransport) -> None:
-        self.transport = transport
-        if self._held:
-            transport.write(b"".join(self._held))
-            self._held.clear()
-            self._held_size = 0
-        self._check()
-
-    def _check(self) -> None:
-        queued = self.queued()
-        if queued > self.high:
-            self.flow.congested(self)
-        elif queued < self.low:
-            self.flow.relieved(self)
-        if self.flow.paused and self._poll is None and self._loop is not None:
-            self._poll = self._loop.call_later(0.01, self._repoll)
-
-    def _repoll(self) -> None:
-        self._poll = None
-        self._check()
-
-    async def drain(self, timeout: float) -> None:
-        """Wait (a bounded time) for the transport's buffer to empty."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while (self.transport is not None and not self.transport.is_closing()
-               and self.transport.get_write_buffer_size()
-               and asyncio.get_running_loop().time() < deadline):
-            await asyncio.sleep(0.01)
-        if self._poll is not None:
-            self._poll.cancel()
-            self._poll = None

@@ -16,9 +16,11 @@ import concurrent.futures
 import gzip
 import os
 import shutil
+from collections.abc import Mapping
 
-from relay.config import DestinationConfig
-from relay.destinations.base import BufferedDestination, Render, log
+from relay.config import FileConfig
+from relay.destinations.base import BufferedDestination, Filter, Render, log
+from relay.destinations.queue import WriteQueue
 from relay.errors import ConfigError
 from relay.flow import FlowControl
 
@@ -34,7 +36,7 @@ def _compress(src: str, dst: str) -> None:
 class FileWriter:
     """The part that touches the file; every method runs in the writer thread."""
 
-    def __init__(self, name: str, config: DestinationConfig):
+    def __init__(self, name: str, config: FileConfig):
         self.name = name
         self.path = config.path
         self.rotate = config.rotate
@@ -104,15 +106,15 @@ class FileWriter:
         self.compressor.shutdown(wait=True)
 
 
-class FileDestination(BufferedDestination):
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl):
-        super().__init__(config, render, flow)
+class FileDestination(BufferedDestination[FileConfig]):
+    def __init__(self, config: FileConfig, render: Render, flow: FlowControl,
+                 named_filters: Mapping[str, Filter] | None = None):
+        super().__init__(config, render, flow, named_filters)
         self.file = FileWriter(config.name, config)
         self._thread = concurrent.futures.ThreadPoolExecutor(1, f"relay-file-{config.name}")
-        self._inflight = 0  # bytes handed to the writer thread and not yet written
+        # bytes handed to the writer thread and not yet written
+        self.queue = WriteQueue(self, flow, config.queue_bytes)
         self._last: concurrent.futures.Future[None] | None = None
-        self.high = config.queue_bytes
-        self.low = config.queue_bytes // 2
         self.failed = False
 
     @property
@@ -129,9 +131,7 @@ class FileDestination(BufferedDestination):
         return []
 
     def write(self, data: bytes) -> None:
-        self._inflight += len(data)
-        if self._inflight > self.high:
-            self.flow.congested(self)
+        self.queue.add(len(data))
         fut = self._thread.submit(self.file.write, data)
         self._last = fut
         loop = self._loop
@@ -140,9 +140,7 @@ class FileDestination(BufferedDestination):
         fut.add_done_callback(lambda f: loop.call_soon_threadsafe(self._written, f, size))
 
     def _written(self, fut: concurrent.futures.Future[None], size: int) -> None:
-        self._inflight -= size
-        if self._inflight < self.low:
-            self.flow.relieved(self)
+        self.queue.remove(size)
         exc = fut.exception()
         if exc is not None and not self.failed:
             self.failed = True  # logged once; later writes retry (the disk may come back)

@@ -12,9 +12,13 @@ import asyncio
 import errno
 import os
 import stat
+from collections.abc import Mapping
 
-from relay.destinations.base import TransportDestination, log
+from relay.config import PipeConfig
+from relay.destinations.base import Filter, Render, log
+from relay.destinations.transport import TransportDestination
 from relay.errors import ConfigError
+from relay.flow import FlowControl
 
 RETRY = 0.2  # seconds between attempts to open a FIFO that has no reader
 
@@ -27,9 +31,11 @@ class _PipeProtocol(asyncio.BaseProtocol):
         self.owner.reader_gone(exc)
 
 
-class PipeDestination(TransportDestination):
-    _retry: asyncio.TimerHandle | None = None
-    _stopping = False
+class PipeDestination(TransportDestination[PipeConfig]):
+    def __init__(self, config: PipeConfig, render: Render, flow: FlowControl,
+                 named_filters: Mapping[str, Filter] | None = None):
+        super().__init__(config, render, flow, named_filters)
+        self._retry: asyncio.TimerHandle | None = None
 
     async def start(self) -> list[str]:
         await super().start()
@@ -76,14 +82,10 @@ class PipeDestination(TransportDestination):
     def reopen(self) -> None:
         self.flush()
 
-    async def stop(self) -> None:
-        self.flush()
-        await self.drain(2.0)
-        self._stopping = True
+    async def _shut(self) -> None:
         if self._retry is not None:
             self._retry.cancel()
-        if self.transport is not None:
-            self.transport.close()
-        if self._held:
+        await super()._shut()
+        if self.queue.size:
             log.warning("destination %s: %d bytes never found a reader", self.name,
-                        self._held_size)
+                        self.queue.size)

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Mapping
 
-from relay.destinations.base import TransportDestination, log
+from relay.config import ProgramConfig
+from relay.destinations.base import Filter, Render, log
+from relay.destinations.transport import TransportDestination
+from relay.flow import FlowControl
 
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 30.0
@@ -19,11 +23,13 @@ STABLE = 10.0  # seconds of running that reset the backoff
 EXIT_WAIT = 5.0
 
 
-class ProgramDestination(TransportDestination):
-    _proc: asyncio.subprocess.Process | None = None
-    _watch: asyncio.Task[None] | None = None
-    _stopping = False
-    restarts = 0
+class ProgramDestination(TransportDestination[ProgramConfig]):
+    def __init__(self, config: ProgramConfig, render: Render, flow: FlowControl,
+                 named_filters: Mapping[str, Filter] | None = None):
+        super().__init__(config, render, flow, named_filters)
+        self._proc: asyncio.subprocess.Process | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self.restarts = 0
 
     async def start(self) -> list[str]:
         await super().start()
@@ -61,10 +67,7 @@ class ProgramDestination(TransportDestination):
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
 
-    async def stop(self) -> None:
-        self.flush()
-        await self.drain(2.0)
-        self._stopping = True
+    async def _shut(self) -> None:
         proc = self._proc
         if proc is not None and proc.returncode is None:
             if proc.stdin is not None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import sys
 
+from relay.config import StdoutConfig
 from relay.destinations.base import BufferedDestination, log
 
 
-class StdoutDestination(BufferedDestination):
+class StdoutDestination(BufferedDestination[StdoutConfig]):
     def write(self, data: bytes) -> None:
         fd = sys.stdout.fileno()
         view = memoryview(data)

@@ -16,11 +16,11 @@ import asyncio
 import ipaddress
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import cast
 
-from relay.config import DestinationConfig
-from relay.destinations.base import Destination, Render, log
+from relay.config import SubscribersConfig
+from relay.destinations.base import Destination, Filter, Render, log
 from relay.flow import FlowControl
 from relay.message import FLAG_LOCAL, LogMessage
 
@@ -116,12 +116,11 @@ class Subscriber(asyncio.Protocol):
         self.pending_size = 0
 
 
-class SubscribersDestination(Destination):
-    def __init__(self, config: DestinationConfig, render: Render, flow: FlowControl,
-                 named_filters: dict[str, Callable[[LogMessage], bool]] | None = None):
-        super().__init__(config, render, flow)
+class SubscribersDestination(Destination[SubscribersConfig]):
+    def __init__(self, config: SubscribersConfig, render: Render, flow: FlowControl,
+                 named_filters: Mapping[str, Filter] | None = None):
+        super().__init__(config, render, flow, named_filters)
         self.clients: set[Subscriber] = set()
-        self.named_filters = named_filters or {}
         self.buffer_bytes = config.buffer_bytes
         self.allow = [ipaddress.ip_network(c, strict=False) for c in config.allow]
         self.server: asyncio.AbstractServer | None = None

@@ -10,10 +10,11 @@ import asyncio
 import os
 import stat
 import sys
+from itertools import repeat
 
 from relay.framing import StreamFramer
 from relay.parse import local_peer
-from relay.sources import SourceRuntime
+from relay.sources.base import SourceRuntime, log
 
 CHUNK = 256 * 1024
 
@@ -24,7 +25,7 @@ async def read_stdin(runtime: SourceRuntime) -> None:
     fd = sys.stdin.fileno()
     # stdin is always newline-framed, like syslog-ng's stdin()
     framer = StreamFramer(runtime.max_msg_size, newline_only=True)
-    peer = local_peer()
+    peer = repeat(local_peer())
     transport = None
     if stat.S_ISREG(os.fstat(fd).st_mode):
 
@@ -49,3 +50,31 @@ async def read_stdin(runtime: SourceRuntime) -> None:
     rest = framer.close()
     if rest:
         runtime.deliver(rest, peer)
+
+
+class StdinListener:
+    """Standard input as a Listener: it has no peers to accept, so close() leaves it
+    reading (as a connected peer is drained); wait_closed() stops it."""
+
+    addresses = ["stdin://"]
+
+    def __init__(self, runtime: SourceRuntime):
+        self.runtime = runtime
+        self.task = asyncio.get_running_loop().create_task(read_stdin(runtime))
+        self.task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("source stdin: %s", task.exception())
+        self.runtime.ended()
+
+    def close(self) -> None:
+        pass
+
+    async def wait_closed(self) -> None:
+        if not self.task.done():
+            self.task.cancel()
+
+
+async def start(runtime: SourceRuntime) -> StdinListener:
+    return StdinListener(runtime)

@@ -9,18 +9,36 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from itertools import repeat
 from typing import cast
 
 from relay.errors import ParseError
 from relay.framing import StreamFramer
 from relay.parse import Peer, local_peer
-from relay.sources import SourceRuntime, log
+from relay.sources.base import SourceRuntime, log
+
+
+class StreamListener:
+    """A stream server (TCP, TLS, unix-stream) as a Listener."""
+
+    def __init__(self, server: asyncio.AbstractServer, addresses: list[str]):
+        self.server = server
+        self.addresses = addresses
+
+    def close(self) -> None:
+        self.server.close()
+
+    async def wait_closed(self) -> None:
+        try:
+            await asyncio.wait_for(self.server.wait_closed(), 0.5)
+        except TimeoutError:
+            pass
 
 
 class StreamProtocol(asyncio.Protocol):
-    def __init__(self, runtime: SourceRuntime, connections: set[StreamProtocol]):
+    def __init__(self, runtime: SourceRuntime):
         self.runtime = runtime
-        self.connections = connections
+        self.connections = runtime.connections
         self.framer = StreamFramer(runtime.max_msg_size)
         self.transport: asyncio.Transport | None = None
         self.peer = Peer("", "", 0)
@@ -43,12 +61,12 @@ class StreamProtocol(asyncio.Protocol):
                 self.transport.close()
             return
         if frames:
-            self.runtime.deliver(frames, self.peer)
+            self.runtime.deliver(frames, repeat(self.peer))
 
     def eof_received(self) -> bool:
         frames = self.framer.close()
         if frames:
-            self.runtime.deliver(frames, self.peer)
+            self.runtime.deliver(frames, repeat(self.peer))
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import ssl
 
-from relay.sources import SourceRuntime
-from relay.sources.stream import StreamProtocol
+from relay.config import SourceConfig
+from relay.sources.base import SourceRuntime
+from relay.sources.stream import StreamListener, StreamProtocol
 
 
-def tls_context(runtime: SourceRuntime) -> ssl.SSLContext:
-    cfg = runtime.config
+def tls_context(cfg: SourceConfig) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cfg.tls_cert, cfg.tls_key)
     if cfg.tls_ca:
@@ -19,16 +19,15 @@ def tls_context(runtime: SourceRuntime) -> ssl.SSLContext:
     return ctx
 
 
-async def start_tcp(runtime: SourceRuntime, connections: set[StreamProtocol]
-                    ) -> tuple[asyncio.AbstractServer, list[str]]:
+async def start(runtime: SourceRuntime) -> StreamListener:
     listen = runtime.config.listen
     loop = asyncio.get_running_loop()
-    ctx = tls_context(runtime) if listen.scheme == "tls" else None
+    ctx = tls_context(runtime.config) if listen.scheme == "tls" else None
     server = await loop.create_server(
-        lambda: StreamProtocol(runtime, connections), listen.host, listen.port,
+        lambda: StreamProtocol(runtime), listen.host, listen.port,
         reuse_address=True, ssl=ctx, backlog=1024)
     addresses = []
     for sock in server.sockets:
         host, port = sock.getsockname()[:2]
         addresses.append(f"{listen.scheme}://{host}:{port}")
-    return server, addresses
+    return StreamListener(server, addresses)

@@ -8,8 +8,8 @@ import socket
 import stat
 
 from relay.parse import local_peer
-from relay.sources import SourceRuntime, log
-from relay.sources.stream import StreamProtocol
+from relay.sources.base import SourceRuntime, log
+from relay.sources.stream import StreamListener, StreamProtocol
 
 
 def _clear_stale(path: str) -> None:
@@ -21,29 +21,45 @@ def _clear_stale(path: str) -> None:
 
 
 class UnixDgramProtocol(asyncio.DatagramProtocol):
-    def __init__(self, runtime: SourceRuntime):
+    """The unix-dgram source: one datagram is one message, from the local host."""
+
+    def __init__(self, runtime: SourceRuntime, addresses: list[str]):
         self.runtime = runtime
-        self.peer = local_peer()
+        self.peers = (local_peer(),)
+        self.addresses = addresses
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: object) -> None:
         if not data:
             return
-        self.runtime.deliver_datagrams([(data[: self.runtime.max_msg_size], self.peer)])
+        self.runtime.deliver((data[: self.runtime.max_msg_size],), self.peers)
 
     def error_received(self, exc: Exception) -> None:
         log.warning("source %s: %s", self.runtime.name, exc)
 
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
-async def start_unix(runtime: SourceRuntime, connections: set[StreamProtocol]
-                     ) -> tuple[asyncio.AbstractServer | asyncio.BaseTransport, list[str]]:
+    async def wait_closed(self) -> None:
+        pass
+
+
+async def start_stream(runtime: SourceRuntime) -> StreamListener:
     listen = runtime.config.listen
-    loop = asyncio.get_running_loop()
     _clear_stale(listen.path)
-    if listen.scheme == "unix-stream":
-        server = await loop.create_unix_server(
-            lambda: StreamProtocol(runtime, connections), listen.path)
-        os.chmod(listen.path, 0o666)
-        return server, [str(listen)]
+    server = await asyncio.get_running_loop().create_unix_server(
+        lambda: StreamProtocol(runtime), listen.path)
+    os.chmod(listen.path, 0o666)
+    return StreamListener(server, [str(listen)])
+
+
+async def start_dgram(runtime: SourceRuntime) -> UnixDgramProtocol:
+    listen = runtime.config.listen
+    _clear_stale(listen.path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(listen.path)
     os.chmod(listen.path, 0o666)
@@ -52,6 +68,6 @@ async def start_unix(runtime: SourceRuntime, connections: set[StreamProtocol]
     except OSError:
         pass
     sock.setblocking(False)
-    transport, _ = await loop.create_datagram_endpoint(lambda: UnixDgramProtocol(runtime),
-                                                       sock=sock)
-    return transport, [str(listen)]
+    protocol = UnixDgramProtocol(runtime, [str(listen)])
+    await asyncio.get_running_loop().create_datagram_endpoint(lambda: protocol, sock=sock)
+    return protocol

@@ -1,0 +1,229 @@
+"""Assemble: the data path built from a Config, ready to start, and nothing started.
+
+Above the sources, destinations and the pipeline, below the lifecycle (relay.server).
+``assemble(config)`` compiles the filters (refusing cycles), the rewrites and the
+templates (one render shared by the destinations that use the same text), makes each
+destination and source runtime, and links them with log paths.  It opens no socket and
+no file, so it can run again for a new config (a reload) while the old path still runs.
+``check(config)`` compiles the same things and throws the result away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from relay.config import Config
+from relay.destinations import destination_class
+from relay.destinations.base import Destination
+from relay.errors import ConfigError
+from relay.flow import FlowControl
+from relay.message import LogMessage
+from relay.parse import Parser
+from relay.pipeline import LogPath, Pipeline
+from relay.sources.base import Connection, SourceRuntime
+
+Filter = Callable[[LogMessage], bool]
+Rewrite = Callable[[LogMessage], None]
+Render = Callable[[LogMessage], bytes]
+
+
+class SharedRender:
+    """One compiled template shared by the destinations that use the same text.
+
+    A message routed to several such destinations is rendered once.
+    """
+
+    __slots__ = ("_render", "_last", "_seq", "_out")
+
+    def __init__(self, render: Render):
+        self._render = render
+        self._last: LogMessage | None = None
+        self._seq = 0
+        self._out = b""
+
+    def __call__(self, msg: LogMessage) -> bytes:
+        # SEQNUM of a local message is per destination, so it is part of the key
+        if msg is not self._last or msg.seqnum != self._seq:
+            self._out = self._render(msg)
+            self._last = msg
+            self._seq = msg.seqnum
+        return self._out
+
+
+class _FilterTable(Mapping[str, Filter]):
+    """What filter(NAME) sees while one [[filter]] compiles.
+
+    As in syslog-ng, a filter may name one defined later in the file: that reference is
+    bound when it runs.  Every reference is recorded so that cycles can be refused.
+    """
+
+    def __init__(self, defined: set[str], compiled: dict[str, Filter], refs: set[str]):
+        self.defined = defined
+        self.compiled = compiled
+        self.refs = refs
+
+    def __getitem__(self, name: str) -> Filter:
+        if name not in self.defined:
+            raise KeyError(name)
+        self.refs.add(name)
+        if name in self.compiled:
+            return self.compiled[name]
+        compiled = self.compiled
+        return lambda msg: compiled[name](msg)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.defined)
+
+    def __len__(self) -> int:
+        return len(self.defined)
+
+
+def compile_filters(config: Config) -> dict[str, Filter]:
+    if not config.filters:
+        return {}
+    from relay.errors import FilterError
+    from relay.filter import compile_filter
+
+    defined = {f.name for f in config.filters}
+    compiled: dict[str, Filter] = {}
+    refs: dict[str, set[str]] = {}
+    for f in config.filters:
+        refs[f.name] = set()
+        try:
+            compiled[f.name] = compile_filter(
+                f.expr, filters=_FilterTable(defined, compiled, refs[f.name]), name=f.name)
+        except FilterError as exc:
+            at = f", line {f.line}" if f.line else ""
+            raise ConfigError(f"{config.path}{at}: [[filter]] {f.name!r} key 'expr': {exc}"
+                              ) from None
+    _refuse_cycles(config, refs)
+    return compiled
+
+
+def _refuse_cycles(config: Config, refs: dict[str, set[str]]) -> None:
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = " -> ".join(path[path.index(name):] + [name])
+            raise ConfigError(f"{config.path}: [[filter]] {name!r} refers to itself: {cycle}")
+        state[name] = 1
+        for ref in sorted(refs.get(name, ())):
+            visit(ref, path + [name])
+        state[name] = 2
+
+    for name in refs:
+        visit(name, [])
+
+
+def compile_rewrites(config: Config) -> dict[str, Rewrite]:
+    if not config.rewrites:
+        return {}
+    from relay.rewrite import compile_rewrite
+
+    compiled = {}
+    for r in config.rewrites:
+        try:
+            compiled[r.name] = compile_rewrite(r.name, r.spec)
+        except ConfigError as exc:
+            at = f", line {r.line}" if r.line else ""
+            raise ConfigError(f"{config.path}{at}: [[rewrite]] {r.name!r}: {exc}") from None
+    return compiled
+
+
+def compile_renders(config: Config) -> dict[str, Render]:
+    """One render function per destination; destinations with the same template share one."""
+    from relay.template import compile_template
+
+    compiled: dict[str, Render] = {}
+    for d in config.destinations:
+        if d.template not in compiled:
+            try:
+                compiled[d.template] = compile_template(d.template).render
+            except ConfigError as exc:
+                raise ConfigError(f"{config.path}: [[destination]] {d.name!r} key 'template': "
+                                  f"{exc}") from None
+    users: dict[str, int] = {}
+    for d in config.destinations:
+        users[d.template] = users.get(d.template, 0) + 1
+    shared = {text: SharedRender(render) for text, render in compiled.items() if users[text] > 1}
+    return {d.name: shared.get(d.template) or compiled[d.template] for d in config.destinations}
+
+
+def _stores_matches(config: Config) -> bool:
+    """Whether a filter may store matches ($0, $1, ...) into the message it looks at.
+
+    Such a path must filter its own copy.  This reads the filter text; the filter
+    compiler knows better and should be asked instead once it can say.
+    """
+    return any("store-matches" in f.expr for f in config.filters)
+
+
+def _parsers(config: Config) -> dict[str, Parser]:
+    keep = config.options.keep_hostname
+    return {s.name: Parser(s.protocol, s.name, keep_hostname=keep) for s in config.sources}
+
+
+def check(config: Config) -> None:
+    """Compile everything that can be compiled without opening a socket or a file."""
+    compile_filters(config)
+    compile_rewrites(config)
+    compile_renders(config)
+    _parsers(config)
+
+
+@dataclass
+class DataPath:
+    """Everything one config makes, linked source to destination, not yet started."""
+
+    config: Config
+    flow: FlowControl
+    destinations: dict[str, Destination[Any]]
+    pipeline: Pipeline
+    sources: dict[str, SourceRuntime] = field(default_factory=dict)
+    #: the connected peers of its stream sources, which the server drains at shutdown
+    connections: set[Connection] = field(default_factory=set)
+
+
+def assemble(config: Config, flow: FlowControl | None = None) -> DataPath:
+    """Build the data path of CONFIG; ConfigError when something in it does not compile."""
+    flow = flow or FlowControl()
+    filters = compile_filters(config)
+    rewrites = compile_rewrites(config)
+    renders = compile_renders(config)
+    parsers = _parsers(config)
+    destinations = {
+        d.name: destination_class(d.type)(d, renders[d.name], flow, named_filters=filters)
+        for d in config.destinations
+    }
+    storing = _stores_matches(config)
+    paths = [
+        LogPath(
+            sources=frozenset(lg.source),
+            filters=tuple(filters[n] for n in lg.filter),
+            rewrites=tuple(rewrites[n] for n in lg.rewrite),
+            destinations=tuple(destinations[n].send for n in lg.destination),
+            final="final" in lg.flags,
+            fallback="fallback" in lg.flags,
+            catchall="catchall" in lg.flags,
+            isolate=storing and bool(lg.filter),
+        )
+        for lg in config.logs
+    ]
+    data_path = DataPath(config, flow, destinations, Pipeline(paths))
+    # a batch ends at every destination, bound once here rather than looked up per batch
+    ends = tuple(d.end_batch for d in destinations.values())
+
+    def end_batch() -> None:
+        for end in ends:
+            end()
+
+    for s in config.sources:
+        data_path.sources[s.name] = SourceRuntime(
+            s, parsers[s.name], data_path.pipeline.router(s.name), flow, end_batch,
+            data_path.connections)
+    return data_path

@@ -1,0 +1,147 @@
+"""One typed config per destination type, and the reader of a [[destination]] table.
+
+Each type's dataclass holds exactly the keys that type takes, with their defaults; the
+destination module of that type gets it.  A key of another type is an error that says
+so, except the bounds the relay once took on every destination (``_EVERY_TYPE``): those
+are still read and checked there, then unused, so older configs keep loading.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+
+from relay.config.reader import Table, option, read_field, read_table
+from relay.config.values import Listen, check_cidrs, check_name
+from relay.facts.names import DEFAULT_TEMPLATE
+
+
+def _flush_interval(value: float) -> float:
+    if not 0 < value <= 0.1:
+        raise ValueError("must be more than 0 and at most 0.1 seconds")
+    return value
+
+
+def _compress(value: str) -> str:
+    if value not in ("", "gzip", "none"):
+        raise ValueError(f'must be "gzip" or "none", not {value!r}')
+    return "" if value == "none" else value
+
+
+def _at_least_one(value: int) -> int:
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _positive(value: int) -> int:
+    if value < 1:
+        raise ValueError("must be positive")
+    return value
+
+
+def _subscribers_listen(value: Listen) -> Listen:
+    if value.scheme not in ("tcp", "unix-stream"):
+        raise ValueError("subscribers listen on tcp:// or unix-stream://")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class RotateConfig:
+    max_bytes: int = option(100 * 1024 * 1024, read="size", check=_positive)
+    keep: int = option(5, check=_at_least_one)
+    compress: str = option("", check=_compress)  # "" or "gzip"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DestinationConfig:
+    """What every destination has."""
+
+    name: str = option(check=check_name)
+    type: str
+    template: str = DEFAULT_TEMPLATE
+
+
+@dataclass(frozen=True, kw_only=True)
+class BufferedConfig(DestinationConfig):
+    """A destination that joins lines and writes them at least every flush_interval."""
+
+    flush_interval: float = option(0.1, check=_flush_interval)
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueuedConfig(BufferedConfig):
+    """A destination whose queue past queue_bytes pauses the stream sources."""
+
+    queue_bytes: int = option(16 * 1024 * 1024, read="size")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileConfig(QueuedConfig):
+    path: str
+    rotate: RotateConfig | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipeConfig(QueuedConfig):
+    path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgramConfig(QueuedConfig):
+    command: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StdoutConfig(BufferedConfig):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubscribersConfig(DestinationConfig):
+    listen: Listen = option(read="listen", check=_subscribers_listen)
+    buffer_bytes: int = option(4 * 1024 * 1024, read="size")
+    stall_timeout: float = 30.0
+    max_clients: int = 256
+    allow: tuple[str, ...] = option((), check=check_cidrs)
+
+
+#: destination type -> its config
+DESTINATION_CONFIGS: dict[str, type[DestinationConfig]] = {
+    "file": FileConfig,
+    "subscribers": SubscribersConfig,
+    "stdout": StdoutConfig,
+    "pipe": PipeConfig,
+    "program": ProgramConfig,
+}
+DESTINATION_TYPES = tuple(DESTINATION_CONFIGS)
+# once accepted on every destination type; still read and checked there, then unused
+_EVERY_TYPE = ("queue_bytes", "buffer_bytes", "stall_timeout", "max_clients", "allow",
+               "flush_interval")
+
+
+def _fields(cls: type) -> dict[str, dataclasses.Field[typing.Any]]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def read_destination(t: Table) -> DestinationConfig:
+    base = _fields(DestinationConfig)
+    name = read_field(t, base["name"], str, "is required")
+    kind = t.get("type", str)
+    if kind not in DESTINATION_CONFIGS:
+        raise t.error("type", f"must be one of {', '.join(DESTINATION_TYPES)}, not {kind!r}")
+    cls = DESTINATION_CONFIGS[kind]
+    own = _fields(cls)
+    for key in t.data:
+        owners = [k for k, c in DESTINATION_CONFIGS.items() if key in _fields(c)]
+        if key in own or not owners:
+            continue  # its own key, or one no type takes (read_table refuses it)
+        if key in _EVERY_TYPE:
+            owner = DESTINATION_CONFIGS[owners[0]]
+            read_field(t, _fields(owner)[key], typing.get_type_hints(owner)[key], "")
+            continue
+        raise t.error(key, f"does not apply to a {kind} destination "
+                      f"(only to {' or '.join(owners)})")
+    return read_table(t, cls, required=f"is required for a {kind} destination",
+                      name=name, type=kind)

@@ -1,0 +1,33 @@
+"""Destinations: the shared write queue and its water marks, made without any I/O."""
+
+from __future__ import annotations
+
+from relay.destinations.queue import WriteQueue
+from relay.flow import FlowControl
+
+
+def test_counted_bytes_pause_past_high_and_resume_under_half() -> None:
+    flow = FlowControl()
+    queue = WriteQueue("d", flow, 100)
+    queue.add(100)
+    assert not flow.paused  # at the mark is not past it
+    queue.add(1)
+    assert flow.paused and flow.pauses == 1
+    queue.remove(51)
+    assert flow.paused  # 50: not under half yet
+    queue.remove(1)
+    assert not flow.paused
+
+
+def test_held_bytes_are_kept_in_order_up_to_twice_the_bound() -> None:
+    flow = FlowControl()
+    queue = WriteQueue("d", flow, 10)
+    assert queue.hold(b"a" * 15) and queue.hold(b"b" * 5)
+    assert not queue.hold(b"c")  # 21 > 2 * 10: dropped by the caller, counted there
+    queue.check(elsewhere=0)
+    assert flow.paused
+    assert queue.take() == b"a" * 15 + b"b" * 5 and queue.size == 0
+    queue.check(elsewhere=4)
+    assert not flow.paused
+    queue.check(elsewhere=11)  # a transport's buffer counts too
+    assert flow.paused
