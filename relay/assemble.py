@@ -17,12 +17,15 @@ from typing import Any
 from relay.config import Config
 from relay.destinations import destination_class
 from relay.destinations.base import Destination
-from relay.errors import ConfigError
+from relay.errors import ConfigError, FilterError
+from relay.filter import compile_filter, stores_matches
 from relay.flow import FlowControl
 from relay.message import LogMessage
 from relay.parse import Parser
 from relay.pipeline import LogPath, Pipeline
+from relay.rewrite import compile_rewrite
 from relay.sources.base import Connection, SourceRuntime
+from relay.template import compile_template
 
 Filter = Callable[[LogMessage], bool]
 Rewrite = Callable[[LogMessage], None]
@@ -83,8 +86,6 @@ class _FilterTable(Mapping[str, Filter]):
 def compile_filters(config: Config) -> dict[str, Filter]:
     if not config.filters:
         return {}
-    from relay.errors import FilterError
-    from relay.filter import compile_filter
 
     defined = {f.name for f in config.filters}
     compiled: dict[str, Filter] = {}
@@ -123,7 +124,6 @@ def _refuse_cycles(config: Config, refs: dict[str, set[str]]) -> None:
 def compile_rewrites(config: Config) -> dict[str, Rewrite]:
     if not config.rewrites:
         return {}
-    from relay.rewrite import compile_rewrite
 
     compiled = {}
     for r in config.rewrites:
@@ -137,13 +137,13 @@ def compile_rewrites(config: Config) -> dict[str, Rewrite]:
 
 def compile_renders(config: Config) -> dict[str, Render]:
     """One render function per destination; destinations with the same template share one."""
-    from relay.template import compile_template
 
     compiled: dict[str, Render] = {}
     for d in config.destinations:
         if d.template not in compiled:
             try:
-                compiled[d.template] = compile_template(d.template).render
+                compiled[d.template] = compile_template(
+                    d.template, filter_compiler=compile_filter).render
             except ConfigError as exc:
                 raise ConfigError(f"{config.path}: [[destination]] {d.name!r} key 'template': "
                                   f"{exc}") from None
@@ -155,12 +155,9 @@ def compile_renders(config: Config) -> dict[str, Render]:
 
 
 def _stores_matches(config: Config) -> bool:
-    """Whether a filter may store matches ($0, $1, ...) into the message it looks at.
-
-    Such a path must filter its own copy.  This reads the filter text; the filter
-    compiler knows better and should be asked instead once it can say.
-    """
-    return any("store-matches" in f.expr for f in config.filters)
+    """Whether a filter may store matches ($0, $1, ...) into the message it looks at:
+    then a path with filters must filter its own copy."""
+    return any(stores_matches(f.expr) for f in config.filters)
 
 
 def _parsers(config: Config) -> dict[str, Parser]:

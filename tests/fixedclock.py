@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import relay.macros
 from relay.message import LogMessage
 from relay.parse import Parser, Peer
-from relay.parse.stamp import reset_caches
+from relay.parse.localtime import reset_caches
 
 RECEIVED_NS = 1740830400 * 1_000_000_000  # 2025-03-01 12:00:00 UTC
 # a UDP sender on loopback, as in the recordings

@@ -24,7 +24,7 @@ from relay.formatjson import _tokens
 from relay.macros import resolve
 from relay.message import FLAG_LOCAL
 from relay.parse import Parser, Peer
-from relay.parse.stamp import reset_caches
+from relay.parse.localtime import reset_caches
 from relay.template import compile_template
 
 pytestmark = pytest.mark.syslog_ng

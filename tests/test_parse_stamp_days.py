@@ -1,6 +1,6 @@
 """to_unix's per-day path against mktime, in zones with and without DST changes.
 
-relay.parse.stamp converts a stamp on a day with one local offset as that day's midnight
+relay.parse.localtime converts a stamp on a day with one local offset as that day's midnight
 plus its seconds; on other days, and for fields mktime() would normalize, it asks
 mktime().  Both must give what mktime() alone gives.
 """
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relay.parse import stamp
+from relay.parse import localtime as stamp
 
 ZONES = ["UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe",
          "America/Sao_Paulo", "Asia/Kolkata", "Pacific/Chatham", "America/Havana"]

@@ -42,7 +42,7 @@ from relay.macros import dates, text
 from relay.macros.dates import FIELD_TEXT
 from relay.macros.text import msghdr, sdata, seqnum
 from relay.message import LogMessage
-from relay.parse.stamp import local_info
+from relay.parse.localtime import local_info
 
 # FACILITY_CODES, SEVERITY_CODES and MACROS stay importable from here for their readers
 # (relay.parse.json, relay.template); their home is relay.facts.names

@@ -23,8 +23,9 @@ import orjson
 
 from relay.facts.names import DEFAULT_PRI, FACILITY_CODES, MACROS, SEVERITY_CODES
 from relay.message import LogMessage
+from relay.parse.localtime import guess_year, to_unix
 from relay.parse.receive import RECEIVE
-from relay.parse.stamp import guess_year, scan_iso, scan_rfc3164, to_unix
+from relay.parse.stamp import scan_iso, scan_rfc3164
 
 # pairs that share a name with a macro but are name-value pairs in syslog-ng
 _PAIRS = frozenset({"HOST", "MESSAGE", "MSG"})

@@ -7,15 +7,15 @@ BSD stamp has no year, so its meaning depends on the receive year and month.
 
 from __future__ import annotations
 
-from relay.parse.stamp import (
+from relay.parse.localtime import (
     CACHE_RESETTERS,
     LAST_BY_DAY,
-    MONTH_BY_LOWER,
     guess_year,
     local_info,
     local_to_unix,
     uniform_day,
 )
+from relay.parse.stamp import MONTH_BY_LOWER
 
 # the fields of a BSD stamp's time, read without int(): "HH:MM" -> seconds, "SS" -> seconds
 _HOUR_MINUTE = {f"{h:02d}:{m:02d}": h * 3600 + m * 60 for h in range(24) for m in range(60)}
@@ -74,13 +74,13 @@ class ReceiveSecond:
         if self.sec is None:
             pass
         elif len(stamp) == 15:
-            day = self._days.get(stamp[:6], 0)
+            day: tuple[int, int, int] | int | None = self._days.get(stamp[:6], 0)
             if day == 0:
                 mon = MONTH_BY_LOWER.get(stamp[:3].lower(), -1)
                 day = self._day(stamp[:6], mon) if mon >= 0 else 0
             hm = _HOUR_MINUTE.get(stamp[7:12])
             sec = _SECOND.get(stamp[13:15])
-            if day and hm is not None and sec is not None:
+            if isinstance(day, tuple) and hm is not None and sec is not None:
                 LAST_BY_DAY[0] = (day[0], stamp)
                 found = (day[1] + hm + sec, day[2])
             elif day != 0:

@@ -30,9 +30,10 @@ import re
 
 from relay.facts.names import DEFAULT_PRI
 from relay.message import FLAG_LOCAL, LogMessage
+from relay.parse.localtime import common_iso, guess_year, to_unix
 from relay.parse.peer import Peer
 from relay.parse.receive import RECEIVE
-from relay.parse.stamp import common_iso, guess_year, scan_rfc3164, to_unix
+from relay.parse.stamp import scan_rfc3164
 
 _AIX = "Message forwarded from "
 _SP = " \x00"  # what syslog-ng's space skipping skips

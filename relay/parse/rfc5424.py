@@ -29,8 +29,9 @@ from __future__ import annotations
 import re
 
 from relay.message import FLAG_UTF8, LogMessage
+from relay.parse.localtime import common_iso, to_unix
 from relay.parse.rfc3164 import COMMON_PRI, scan_hostname
-from relay.parse.stamp import common_iso, scan_iso, to_unix
+from relay.parse.stamp import scan_iso
 
 #: returned when the text is no RFC 5424 at all (version missing or not 1)
 NOT_5424 = -2
