@@ -323,3 +323,27 @@ EDGE_FRAMES = [
 @pytest.mark.parametrize("driver", ["network", "syslog"])
 def test_edge_cases_match_syslog_ng(driver: str) -> None:
     compare(EDGE_FRAMES, driver)
+
+
+# tags the common shape reads since it follows parse_tag past "PROGRAM[PID]: " (Mac and
+# Linux corpora): no colon, a space in the program, something after "]", no tag at all
+TAG_SHAPES = [
+    b"<13>Jul  1 09:29:02 calvisitor sandboxd[129] ([31211]): com.apple.Addres(31211) deny",
+    b"<13>Jul  1 09:29:02 calvisitor Microsoft Word[72]: spaces in the program",
+    b"<13>Jun 19 04:09:11 combo syslogd 1.4.1: restart.",
+    b"<13>Jun 19 04:09:11 combo prog[1]text right after the pid",
+    b"<13>Jun 19 04:09:11 combo prog[1] text after a space",
+    b"<13>Jun 19 04:09:11 combo prog:text right after the colon",
+    b"<13>Jun 19 04:09:11 combo prog[12 unclosed pid",
+    b"<13>Jun 19 04:09:11 combo prog[12:3] colon in the pid",
+    b"<13>Jun 19 04:09:11 combo prog",
+    b"<13>Jun 19 04:09:11 combo prog ",
+    b"<13>Jun 19 04:09:11 combo p\x00rog: a NUL in the program",
+    b"<13>2025-07-01T12:00:00 combo prog text without a colon",
+    b"<13>2025-07-01T12:00:00+02:00 combo prog[7] text",
+]
+
+
+@pytest.mark.parametrize("driver", ["network", "syslog"])
+def test_tags_without_colon_match_syslog_ng(driver: str) -> None:
+    compare(TAG_SHAPES, driver)

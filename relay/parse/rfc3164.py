@@ -48,8 +48,10 @@ _PID_END = re.compile(r"[^ \]:]*")
 
 # The common shape, parsed in one match; anything else takes the general path below.
 #   ["<" PRI ">"] MMM SP DD SP HH ":" MM ":" SS [("." / ",") 1*6DIGIT] SP HOSTNAME SP
-#   PROGRAM ["[" PID "]"] ":" SP
-# Groups: PRI, the stamp, its fraction, HOSTNAME, LEGACY_MSGHDR, PROGRAM, PID.  What would
+#   PROGRAM ["[" PID "]"] [":"] [SP]
+# Groups: PRI, the stamp, its fraction, HOSTNAME, LEGACY_MSGHDR, PROGRAM, PID.  The tag is
+# parse_tag's, but for a "[" that opens no "[PID]" (parse_tag lets a PID end at SP or ":"
+# without its "]") and a NUL in PROGRAM (which parse_tag keeps).  What would
 # take another turn in the general path is left to it: a hostname of "Message" (AIX) or
 # "last" ("last message repeated"), four digits and a space (a LinkSys "HH:MM:SS YYYY"
 # stamp), a ":" in the hostname (IPv6), a NUL in the hostname or program (a leading one
@@ -59,7 +61,7 @@ COMMON = re.compile(
     r"(?:<([0-9]{1,3})>)?([A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9])"
     r"(?:[.,]([0-9]{1,6}))? "
     r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:\x00]{1,63}) "
-    r"(([^ \[:\x00]+)(?:\[([^ \]:]*)\])?: )"
+    r"(([^ \[:\x00]++)(?:\[([^ \]:]*)\]|(?![\[\x00])):? ?)"
 )
 # The same with an ISO stamp (what loggen writes), which has no LinkSys form:
 #   ["<" PRI ">"] DATE "T" TIME ["." 1*6DIGIT] ["Z" / ("+" / "-") HH ":" MM] SP HOSTNAME SP TAG
@@ -68,7 +70,7 @@ COMMON_ISO = re.compile(
     r"(?:<([0-9]{1,3})>)?([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})"
     r"(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})? "
     r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:\x00]{1,63}) "
-    r"(([^ \[:\x00]+)(?:\[([^ \]:]*)\])?: )"
+    r"(([^ \[:\x00]++)(?:\[([^ \]:]*)\]|(?![\[\x00])):? ?)"
 )
 # Further shapes, parsed in one match when COMMON and COMMON_ISO missed:
 #   ["<" PRI ">"] [*DIGIT ":" SP] ["*" / "."] (BSD-STAMP [frac] / PIX-STAMP) [":"] SP
