@@ -195,12 +195,16 @@ class Relay:
             listener = self.listeners.pop(runtime, None)
             if listener is not None:
                 listener.close()
+        await self._drain([c for c in self.connections if c.runtime in plan.fresh_sources])
         for dest in plan.fresh_destinations:
             await self._stop_destination(dest)
+        addresses = []
         if self.metrics is None and self.config.metrics is not None:
-            await self._start_metrics(self.config)
-        await self._start_destinations(plan.early_destinations)
-        await self._start_sources(plan.early)
+            addresses += await self._start_metrics(self.config)
+        addresses += await self._start_destinations(plan.early_destinations)
+        addresses += await self._start_sources(plan.early)
+        for address in addresses:
+            print(f"relay: listening on {address}", file=sys.stderr, flush=True)
 
     async def _stop_destination(self, dest: Destination[Any]) -> None:
         try:

@@ -230,3 +230,28 @@ def test_sighup_reopens_files_even_when_the_config_is_refused(tmp_path: object) 
         assert seqs(path) == [1] and seqs(path + ".1") == [0]
         conn.close()
         assert relay.stop() == 0
+
+
+def test_a_reload_that_cannot_listen_is_undone(tmp_path: object) -> None:
+    work = str(tmp_path)
+    with RelayProcess(CONFIG, work, expect_addresses=2) as relay, \
+            socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        conn = socket.create_connection(relay.address("s_tcp"))
+        # s_tcp changes (same address: closed first, then reopened), s_busy cannot listen
+        with open(relay.config_path, "w") as f:
+            f.write(CONFIG.replace('protocol = "rfc3164"', 'protocol = "auto"')
+                    + f'[[source]]\nname = "s_busy"\nlisten = "tcp://127.0.0.1:{port}"\n')
+        relay.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload refused" in relay.stderr(), 10, "the refusal")
+        assert "'s_busy': cannot listen" in relay.stderr()
+        wait_for(lambda: relay._read_addresses() == 3, 10, "s_tcp to listen again")
+        conn.sendall(line(0))  # and its connection, never closed, is still read
+        path = os.path.join(work, "all.json")
+        wait_for(lambda: len(lines_of(path)) == 1, 10, "the line")
+        values = scrape(relay.address("metrics"))
+        assert values[("relay_config_reloads_total", (("result", "error"),))] == 1
+        conn.close()
+        assert relay.stop() == 0
