@@ -1,4 +1,5 @@
-"""The command line: ``relay --config FILE``, ``relay --check --config FILE``, ``--version``."""
+"""The command line: ``relay --config FILE``, ``relay --check --config FILE``, ``--version``,
+and ``relay stats [HOST:PORT]``."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from relay.errors import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["stats"]:
+        return stats(argv[1:])
     parser = argparse.ArgumentParser(
         prog="relay", description="Relay syslog (UDP, TCP, TLS, unix sockets, stdin) as JSON "
-        "lines, the way syslog-ng's format-json writes them.")
+        "lines, the way syslog-ng's format-json writes them.",
+        epilog="relay stats [HOST:PORT] prints a running relay's metrics as a table.")
     parser.add_argument("--config", "-c", metavar="FILE", help="the TOML config to run")
     parser.add_argument("--check", action="store_true",
                         help="validate the config and exit (0 when valid, 1 otherwise)")
@@ -42,6 +47,26 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 0
+
+
+def stats(argv: list[str]) -> int:
+    """``relay stats [HOST:PORT]``: a running relay's /metrics as a table."""
+    from relay import stats as stats_mod
+    from relay.config.metrics import DEFAULT_LISTEN
+
+    parser = argparse.ArgumentParser(prog="relay stats", description="Print the metrics of "
+                                     "a running relay ([metrics] listen) as a table.")
+    parser.add_argument("address", nargs="?", default=DEFAULT_LISTEN, metavar="HOST:PORT",
+                        help=f"where its [metrics] listen (default {DEFAULT_LISTEN})")
+    args = parser.parse_args(argv)
+    try:
+        text = stats_mod.fetch(args.address)
+    except (OSError, ValueError) as exc:
+        print(f"relay stats: cannot read http://{args.address}/metrics: {exc}",
+              file=sys.stderr)
+        return 1
+    sys.stdout.write(stats_mod.table(text))
+    return 0
 
 
 if __name__ == "__main__":

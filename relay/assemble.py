@@ -6,13 +6,18 @@ templates (one render shared by the destinations that use the same text), makes 
 destination and source runtime, and links them with log paths.  It opens no socket and
 no file, so it can run again for a new config (a reload) while the old path still runs.
 ``check(config)`` compiles the same things and throws the result away.
+
+On a reload, ``assemble(new, flow, reuse=running)`` takes over from the running path the
+destinations and source runtimes whose config did not change (the same dataclass value),
+so that their files, queues, clients, sockets and connections live on; nothing running
+is touched until ``activate()`` routes the reused runtimes through the new path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from relay.config import Config
 from relay.destinations import destination_class
@@ -184,17 +189,36 @@ class DataPath:
     sources: dict[str, SourceRuntime] = field(default_factory=dict)
     #: the connected peers of its stream sources, which the server drains at shutdown
     connections: set[Connection] = field(default_factory=set)
+    #: what each source's runtime is to use in this path: parser, route, end of batch
+    wiring: dict[str, tuple[Parser, Callable[[LogMessage], None], Callable[[], None]]] = field(
+        default_factory=dict)
+    filters: dict[str, Filter] = field(default_factory=dict)
+
+    def activate(self) -> None:
+        """Route every source through this path from its next batch on.  A batch runs
+        in one go on the event loop, so the swap falls between two batches."""
+        for name, (parser, route, end_batch) in self.wiring.items():
+            runtime = self.sources[name]
+            runtime.parser, runtime.route, runtime.end_batch = parser, route, end_batch
+        for dest in self.destinations.values():
+            dest.named_filters = self.filters
 
 
-def assemble(config: Config, flow: FlowControl | None = None) -> DataPath:
-    """Build the data path of CONFIG; ConfigError when something in it does not compile."""
+def assemble(config: Config, flow: FlowControl | None = None, *,
+             reuse: DataPath | None = None) -> DataPath:
+    """Build the data path of CONFIG; ConfigError when something in it does not compile.
+
+    With REUSE (the running path), its destinations and source runtimes whose config is
+    unchanged are taken over rather than made anew."""
     flow = flow or FlowControl()
     filters = compile_filters(config)
     rewrites = compile_rewrites(config)
     renders = compile_renders(config)
     parsers = _parsers(config)
+    running = reuse.destinations if reuse is not None else {}
     destinations = {
-        d.name: destination_class(d.type)(d, renders[d.name], flow, named_filters=filters)
+        d.name: _unchanged(running, d.name, d)
+        or destination_class(d.type)(d, renders[d.name], flow, named_filters=filters)
         for d in config.destinations
     }
     storing = _stores_matches(config)
@@ -211,7 +235,9 @@ def assemble(config: Config, flow: FlowControl | None = None) -> DataPath:
         )
         for lg in config.logs
     ]
-    data_path = DataPath(config, flow, destinations, Pipeline(paths))
+    data_path = DataPath(config, flow, destinations, Pipeline(paths), filters=filters)
+    if reuse is not None:  # one set of connections across reloads, drained at shutdown
+        data_path.connections = reuse.connections
     # a batch ends at every destination, bound once here rather than looked up per batch
     ends = tuple(d.end_batch for d in destinations.values())
 
@@ -220,7 +246,18 @@ def assemble(config: Config, flow: FlowControl | None = None) -> DataPath:
             end()
 
     for s in config.sources:
-        data_path.sources[s.name] = SourceRuntime(
-            s, parsers[s.name], data_path.pipeline.router(s.name), flow, end_batch,
-            data_path.connections)
+        route = data_path.pipeline.router(s.name)
+        data_path.wiring[s.name] = (parsers[s.name], route, end_batch)
+        data_path.sources[s.name] = _unchanged(
+            reuse.sources if reuse is not None else {}, s.name, s) or SourceRuntime(
+            s, parsers[s.name], route, flow, end_batch, data_path.connections)
     return data_path
+
+
+T = TypeVar("T", Destination[Any], SourceRuntime)
+
+
+def _unchanged(running: Mapping[str, T], name: str, config: object) -> T | None:
+    """The running destination or source runtime NAME when its config is CONFIG."""
+    found = running.get(name)
+    return found if found is not None and found.config == config else None

@@ -1,7 +1,8 @@
 """The server: the lifecycle of the data path that relay.assemble builds from a Config.
 
 Start: destinations first (so nothing is routed into a closed one), then the pipeline,
-then the sources, printing one line per listening address.  SIGHUP reopens files.
+then the sources, printing one line per listening address.  SIGHUP reopens files and
+reloads the config (``Relay.reload``; what it keeps and replaces is in relay.reload).
 SIGTERM/SIGINT: stop accepting, finish reading what connected peers already sent (until
 EOF, or until they go quiet, within a short deadline), flush every destination, return.
 """
@@ -14,17 +15,22 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
+from relay import config as config_mod
 from relay.assemble import DataPath, assemble
 from relay.config import Config
 from relay.destinations.base import Destination
 from relay.errors import ConfigError, RelayError
 from relay.flow import FlowControl
+from relay.reload import Switch
 from relay.sources import Listener, SourceRuntime
 from relay.sources import start as start_source
 from relay.sources.base import Connection
+
+if TYPE_CHECKING:
+    from relay.metrics import MetricsServer
 
 log = logging.getLogger("relay")
 
@@ -38,35 +44,75 @@ class Relay:
         self.flow = FlowControl()
         self.destinations: dict[str, Destination[Any]] = {}
         self.sources: dict[str, SourceRuntime] = {}
-        self.listeners: list[Listener] = []
+        self.listeners: dict[SourceRuntime, Listener] = {}
         self.connections: set[Connection] = set()
         self.addresses: list[str] = []
         self.stopping = asyncio.Event()
         self.path: DataPath | None = None
+        self.state = "starting"  # then "running", then "stopping" (what /healthz says)
+        self.reloads = {"ok": 0, "error": 0}
+        self.metrics: MetricsServer | None = None
+        self._switching = asyncio.Lock()  # one reload at a time, and none during stop
+        self._tasks: set[asyncio.Task[bool]] = set()
 
     async def start(self) -> list[str]:
+        # the endpoint first, so that /healthz says 503 while the rest starts
+        self.addresses += await self._start_metrics(self.config)
         self.path = path = assemble(self.config, self.flow)
+        self._adopt(path)
+        self.addresses += await self._start_destinations(path.destinations.values())
+        self.addresses += await self._start_sources(path.sources.values())
+        self.state = "running"
+        return self.addresses
+
+    def _adopt(self, path: DataPath) -> None:
+        self.path, self.config = path, path.config
         self.destinations = path.destinations
         self.sources = path.sources
         self.connections = path.connections
-        for dest in path.destinations.values():
+
+    async def _start_metrics(self, config: Config) -> list[str]:
+        if config.metrics is None:
+            return []
+        from relay.metrics import MetricsServer
+
+        self.metrics = MetricsServer(config.metrics, self)
+        try:
+            return [f"{a} (metrics)" for a in await self.metrics.start()]
+        except OSError as exc:
+            self.metrics = None
+            raise ConfigError(f"{config.path}: [metrics] key 'listen': cannot listen on "
+                              f"{config.metrics.listen}: {exc.strerror or exc}") from None
+
+    async def _stop_metrics(self) -> None:
+        if self.metrics is not None:
+            metrics, self.metrics = self.metrics, None
+            await metrics.stop()
+
+    async def _start_destinations(self, dests: Iterable[Destination[Any]]) -> list[str]:
+        addresses = []
+        for dest in dests:
             try:
-                self.addresses += [f"{a} ({dest.name})" for a in await dest.start()]
+                addresses += [f"{a} ({dest.name})" for a in await dest.start()]
             except OSError as exc:
                 # only a destination that listens (subscribers) opens a socket
                 where = getattr(dest.config, "listen", "")
                 raise ConfigError(f"{self.config.path}: destination {dest.name!r}: cannot "
                                   f"listen on {where}: {exc.strerror}") from None
-        for runtime in path.sources.values():
+        return addresses
+
+    async def _start_sources(self, runtimes: Iterable[SourceRuntime]) -> list[str]:
+        addresses = []
+        for runtime in runtimes:
             runtime.ended = self._source_ended
             try:
                 listener = await start_source(runtime)
             except OSError as exc:
                 raise ConfigError(f"{self.config.path}: source {runtime.name!r}: cannot listen "
                                   f"on {runtime.config.listen}: {exc.strerror or exc}") from None
-            self.listeners.append(listener)
-            self.addresses += [f"{a} ({runtime.name})" for a in listener.addresses]
-        return self.addresses
+            self.listeners[runtime] = listener
+            addresses += [f"{a} ({runtime.name})" for a in listener.addresses]
+        return addresses
 
     def _source_ended(self) -> None:
         # a source ends by itself only at the end of stdin: with nothing else to read, stop
@@ -78,23 +124,110 @@ class Relay:
         for dest in self.destinations.values():
             dest.reopen()
 
-    async def stop(self) -> None:
-        # 1. stop accepting
-        for listener in self.listeners:
-            listener.close()
-        # 2. finish reading what connected peers already sent
-        await self._drain()
-        for listener in self.listeners:
-            await listener.wait_closed()
-        # 3. flush every destination
-        for dest in self.destinations.values():
-            try:
-                await dest.stop()
-            except Exception as exc:
-                log.error("destination %s: %s", dest.name, exc)
+    def hangup(self) -> None:
+        """SIGHUP: reopen the files, then reload the config (in a task)."""
+        task = asyncio.get_running_loop().create_task(self.reload())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _drain(self) -> None:
-        conns = list(self.connections)
+    async def reload(self) -> bool:
+        """Read the config file again and apply it; False when it is refused (the running
+        config stays).  See relay.reload for what is kept and what is replaced."""
+        async with self._switching:
+            if self.state != "running" or self.path is None:
+                return False
+            self.reopen()  # whatever the new config says, logrotate's files are reopened
+            try:
+                new = assemble(config_mod.load(self.config.path), self.flow, reuse=self.path)
+                plan = Switch(self.path, new)
+                await self._switch(plan)
+            except ConfigError as exc:
+                self.reloads["error"] += 1
+                log.error("reload refused, the running config stays: %s", exc)
+                return False
+            self.reloads["ok"] += 1
+            log.info("reloaded %s: %s", self.config.path, plan)
+            return True
+
+    async def _switch(self, plan: Switch) -> None:
+        # 1. start what is new, the old path still running; a listener on the address of
+        #    one that goes away can only open once that one has closed
+        closed = [self.listeners.pop(runtime) for runtime in plan.early]
+        for listener in closed:
+            listener.close()
+            await listener.wait_closed()
+        for dest in plan.early_destinations:
+            await self._stop_destination(dest)
+        old_config = self.config
+        try:
+            self.config = plan.new.config
+            if plan.new.config.metrics != plan.old.config.metrics:
+                await self._stop_metrics()
+                addresses = await self._start_metrics(plan.new.config)
+            else:
+                addresses = []
+            addresses += await self._start_destinations(plan.fresh_destinations)
+            addresses += await self._start_sources(plan.fresh_sources)
+        except ConfigError:
+            self.config = old_config
+            await self._undo(plan)
+            raise
+        for address in addresses:
+            print(f"relay: listening on {address}", file=sys.stderr, flush=True)
+        # 2. route every source through the new path from its next batch on
+        plan.new.activate()
+        self._adopt(plan.new)
+        # 3. what went away: stop accepting, read what its peers already sent, flush, close
+        closed = [self.listeners.pop(r) for r in plan.gone_sources if r in self.listeners]
+        for listener in closed:
+            listener.close()
+        await self._drain([c for c in self.connections if c.runtime in plan.gone_sources])
+        for listener in closed:
+            await listener.wait_closed()
+        for dest in plan.gone_destinations:
+            if dest not in plan.early_destinations:
+                await self._stop_destination(dest)
+            self.flow.relieved(dest)
+
+    async def _undo(self, plan: Switch) -> None:
+        """A reload that failed to start: close what it started, reopen what it closed."""
+        for runtime in plan.fresh_sources:
+            listener = self.listeners.pop(runtime, None)
+            if listener is not None:
+                listener.close()
+        await self._drain([c for c in self.connections if c.runtime in plan.fresh_sources])
+        for dest in plan.fresh_destinations:
+            await self._stop_destination(dest)
+        addresses = []
+        if self.metrics is None and self.config.metrics is not None:
+            addresses += await self._start_metrics(self.config)
+        addresses += await self._start_destinations(plan.early_destinations)
+        addresses += await self._start_sources(plan.early)
+        for address in addresses:
+            print(f"relay: listening on {address}", file=sys.stderr, flush=True)
+
+    async def _stop_destination(self, dest: Destination[Any]) -> None:
+        try:
+            await dest.stop()
+        except Exception as exc:
+            log.error("destination %s: %s", dest.name, exc)
+
+    async def stop(self) -> None:
+        self.state = "stopping"
+        async with self._switching:
+            # 1. stop accepting
+            for listener in self.listeners.values():
+                listener.close()
+            # 2. finish reading what connected peers already sent
+            await self._drain(list(self.connections))
+            for listener in self.listeners.values():
+                await listener.wait_closed()
+            # 3. flush every destination
+            for dest in self.destinations.values():
+                await self._stop_destination(dest)
+            await self._stop_metrics()
+
+    async def _drain(self, conns: list[Connection]) -> None:
         if not conns:
             return
         for c in conns:  # a paused connection must be read to its end too
@@ -103,18 +236,20 @@ class Relay:
                     c.transport.resume_reading()
                 except RuntimeError:
                     pass
+        runtimes = {c.runtime for c in conns}
         deadline = time.monotonic() + DRAIN_DEADLINE
-        received = sum(r.received for r in self.sources.values())
+        received = sum(r.received for r in runtimes)
         quiet_since = time.monotonic()
-        while self.connections and time.monotonic() < deadline:
+        while (any(c in self.connections for c in conns)
+               and time.monotonic() < deadline):
             await asyncio.sleep(0.02)
-            now_received = sum(r.received for r in self.sources.values())
+            now_received = sum(r.received for r in runtimes)
             if now_received != received:
                 received, quiet_since = now_received, time.monotonic()
             elif time.monotonic() - quiet_since >= DRAIN_QUIET:
                 break
-        for c in list(self.connections):
-            if c.transport is not None:
+        for c in conns:
+            if c.transport is not None and c in self.connections:
                 # what is left in the framer is a partial frame the peer never finished
                 c.transport.close()
 
@@ -139,7 +274,7 @@ async def serve(config: Config, *, ready: Callable[[list[str]], None] | None = N
         except (NotImplementedError, RuntimeError, ValueError):
             pass
     try:
-        loop.add_signal_handler(signal.SIGHUP, relay.reopen)
+        loop.add_signal_handler(signal.SIGHUP, relay.hangup)
         installed.append(signal.SIGHUP)
     except (NotImplementedError, RuntimeError, ValueError):
         pass

@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("route", ("relay.filter", "relay.rewrite", "relay.pipeline")),
     ("io", ("relay.config", "relay.flow", "relay.sources", "relay.destinations")),
     ("assemble", ("relay.assemble",)),
+    ("operate", ("relay.reload", "relay.metrics", "relay.stats")),
     ("lifecycle", ("relay.server", "relay.__main__")),
 ]
 CORE = ("facts", "message", "parse", "render", "route")

@@ -27,6 +27,7 @@ from relay.config.destinations import (
     SubscribersConfig,
     read_destination,
 )
+from relay.config.metrics import MetricsConfig, read_metrics
 from relay.config.reader import Loader, Table
 from relay.config.rewrites import RewriteConfig, read_rewrite
 from relay.config.values import SOURCE_SCHEMES, Listen, check_name, parse_listen, parse_size
@@ -38,9 +39,9 @@ LOG_FLAGS = ("final", "fallback", "catchall", "flow-control")
 __all__ = [
     "DESTINATION_CONFIGS", "DESTINATION_TYPES", "LOG_FLAGS", "PROTOCOLS", "SOURCE_SCHEMES",
     "BufferedConfig", "Config", "DestinationConfig", "FileConfig", "FilterConfig", "Listen",
-    "LogConfig", "Options", "PipeConfig", "ProgramConfig", "QueuedConfig", "RewriteConfig",
-    "RotateConfig", "SourceConfig", "StdoutConfig", "SubscribersConfig", "load", "loads",
-    "parse_listen", "parse_size",
+    "LogConfig", "MetricsConfig", "Options", "PipeConfig", "ProgramConfig", "QueuedConfig",
+    "RewriteConfig", "RotateConfig", "SourceConfig", "StdoutConfig", "SubscribersConfig",
+    "load", "loads", "parse_listen", "parse_size",
 ]
 
 
@@ -90,6 +91,7 @@ class Config:
     filters: tuple[FilterConfig, ...] = ()
     rewrites: tuple[RewriteConfig, ...] = ()
     logs: tuple[LogConfig, ...] = ()
+    metrics: MetricsConfig | None = None  # no [metrics] table: no HTTP endpoint
 
 
 def load(path: str) -> Config:
@@ -125,8 +127,11 @@ def loads(text: str, path: str = "<config>") -> Config:
         read_rewrite(Table(loader, "rewrite", t, i)) for i, t in enumerate(_array(top, "rewrite"))
     )
     logs = tuple(_log(Table(loader, "log", t, i)) for i, t in enumerate(_array(top, "log")))
+    metrics_table = top.get("metrics", dict, None)
+    metrics = None if metrics_table is None else read_metrics(
+        Table(loader, "metrics", metrics_table))
     top.finish()
-    config = Config(path, options, sources, destinations, filters, rewrites, logs)
+    config = Config(path, options, sources, destinations, filters, rewrites, logs, metrics)
     _check_names(loader, config)
     return config
 

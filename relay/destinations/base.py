@@ -57,6 +57,10 @@ class Destination(Generic[C]):
     def reopen(self) -> None:
         """SIGHUP: reopen files (for logrotate)."""
 
+    def queued(self) -> int:
+        """Bytes taken and not yet written (read by the metrics, not on the hot path)."""
+        return 0
+
 
 class BufferedDestination(Destination[B]):
     """Joins rendered lines and writes them in large chunks, at least every flush_interval."""
@@ -96,6 +100,9 @@ class BufferedDestination(Destination[B]):
 
     def write(self, data: bytes) -> None:
         raise NotImplementedError
+
+    def queued(self) -> int:
+        return sum(map(len, self._buf))
 
     async def stop(self) -> None:
         self.flush()

@@ -148,6 +148,9 @@ class FileDestination(BufferedDestination[FileConfig]):
         elif exc is None:
             self.failed = False
 
+    def queued(self) -> int:
+        return self.queue.size + super().queued()
+
     def reopen(self) -> None:
         self.flush()
         self._thread.submit(self.file.reopen)

@@ -179,6 +179,10 @@ class SubscribersDestination(Destination[SubscribersConfig]):
             if client.pending:
                 client.flush()
 
+    def queued(self) -> int:
+        return sum(c.pending_size + (c.transport.get_write_buffer_size() if c.transport else 0)
+                   for c in self.clients)
+
     def _reap(self) -> None:
         now = time.monotonic()
         for client in list(self.clients):

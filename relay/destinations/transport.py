@@ -37,7 +37,7 @@ class TransportDestination(BufferedDestination[Q]):
         return t.get_write_buffer_size() if t is not None and not t.is_closing() else 0
 
     def queued(self) -> int:
-        return self._in_transport() + self.queue.size
+        return self._in_transport() + self.queue.size + super().queued()
 
     def write(self, data: bytes) -> None:
         t = self.transport

@@ -40,6 +40,7 @@ class Connection(Protocol):
     """A connected peer of a stream source, as the server drains it at shutdown."""
 
     transport: asyncio.Transport | None
+    runtime: SourceRuntime
 
 
 class SourceRuntime:
