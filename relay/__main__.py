@@ -1,4 +1,5 @@
-"""The command line: ``relay --config FILE``, ``relay --check --config FILE``, ``--version``."""
+"""The command line: ``relay --config FILE``, ``relay --check --config FILE``, ``--version``,
+and subcommands (``relay tail``), each dispatched on its name before the daemon's options."""
 
 from __future__ import annotations
 
@@ -11,9 +12,15 @@ from relay.errors import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["tail"]:
+        from relay import tail
+
+        return tail.main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="relay", description="Relay syslog (UDP, TCP, TLS, unix sockets, stdin) as JSON "
-        "lines, the way syslog-ng's format-json writes them.")
+        "lines, the way syslog-ng's format-json writes them.",
+        epilog="subcommands: relay tail [--filter EXPR] [--json] [HOST:PORT]")
     parser.add_argument("--config", "-c", metavar="FILE", help="the TOML config to run")
     parser.add_argument("--check", action="store_true",
                         help="validate the config and exit (0 when valid, 1 otherwise)")
