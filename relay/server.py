@@ -22,6 +22,7 @@ from relay.config import Config
 from relay.destinations.base import Destination
 from relay.errors import ConfigError, RelayError
 from relay.flow import FlowControl
+from relay.notify import READY, STOPPING, notify, reloading
 from relay.sources import Listener, SourceRuntime
 from relay.sources import start as start_source
 from relay.sources.base import Connection
@@ -72,6 +73,14 @@ class Relay:
         # a source ends by itself only at the end of stdin: with nothing else to read, stop
         if all(s.listen.scheme == "stdin" for s in self.config.sources):
             self.stopping.set()
+
+    def hangup(self) -> None:
+        # systemd (Type=notify) hears of every SIGHUP from here, whatever SIGHUP does
+        notify(reloading())
+        try:
+            self.reopen()
+        finally:
+            notify(READY)
 
     def reopen(self) -> None:
         log.info("SIGHUP: reopening files")
@@ -139,13 +148,15 @@ async def serve(config: Config, *, ready: Callable[[list[str]], None] | None = N
         except (NotImplementedError, RuntimeError, ValueError):
             pass
     try:
-        loop.add_signal_handler(signal.SIGHUP, relay.reopen)
+        loop.add_signal_handler(signal.SIGHUP, relay.hangup)
         installed.append(signal.SIGHUP)
     except (NotImplementedError, RuntimeError, ValueError):
         pass
+    notify(READY)  # only now: systemd may send SIGHUP as soon as it hears READY
     try:
         await relay.stopping.wait()
     finally:
+        notify(STOPPING)
         for sig in installed:
             loop.remove_signal_handler(sig)
         await relay.stop()
