@@ -1,5 +1,6 @@
 """The command line: ``relay --config FILE``, ``relay --check --config FILE``, ``--version``,
-and ``relay stats [HOST:PORT]``."""
+and subcommands (``relay stats``, ``relay tail``), each dispatched on its name before the
+daemon's options."""
 
 from __future__ import annotations
 
@@ -15,10 +16,15 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["stats"]:
         return stats(argv[1:])
+    if argv[:1] == ["tail"]:
+        from relay import tail
+
+        return tail.main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="relay", description="Relay syslog (UDP, TCP, TLS, unix sockets, stdin) as JSON "
         "lines, the way syslog-ng's format-json writes them.",
-        epilog="relay stats [HOST:PORT] prints a running relay's metrics as a table.")
+        epilog="subcommands: relay stats [HOST:PORT] prints a running relay's metrics as a "
+        "table; relay tail [--filter EXPR] [--json] [HOST:PORT] follows its live feed")
     parser.add_argument("--config", "-c", metavar="FILE", help="the TOML config to run")
     parser.add_argument("--check", action="store_true",
                         help="validate the config and exit (0 when valid, 1 otherwise)")

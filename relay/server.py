@@ -24,6 +24,7 @@ from relay.config import Config
 from relay.destinations.base import Destination
 from relay.errors import ConfigError, RelayError
 from relay.flow import FlowControl
+from relay.notify import READY, STOPPING, notify, reloading
 from relay.reload import Switch
 from relay.sources import Listener, SourceRuntime
 from relay.sources import start as start_source
@@ -125,10 +126,13 @@ class Relay:
             dest.reopen()
 
     def hangup(self) -> None:
-        """SIGHUP: reopen the files, then reload the config (in a task)."""
+        """SIGHUP: reopen the files, then reload the config (in a task).  systemd
+        (Type=notify) hears RELOADING now and READY when the reload has ended."""
+        notify(reloading())
         task = asyncio.get_running_loop().create_task(self.reload())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: notify(READY))
 
     async def reload(self) -> bool:
         """Read the config file again and apply it; False when it is refused (the running
@@ -278,9 +282,11 @@ async def serve(config: Config, *, ready: Callable[[list[str]], None] | None = N
         installed.append(signal.SIGHUP)
     except (NotImplementedError, RuntimeError, ValueError):
         pass
+    notify(READY)  # only now: systemd may send SIGHUP as soon as it hears READY
     try:
         await relay.stopping.wait()
     finally:
+        notify(STOPPING)
         for sig in installed:
             loop.remove_signal_handler(sig)
         await relay.stop()
