@@ -172,3 +172,77 @@ def test_edge_to_jetstream_to_central(tmp_path: Path) -> None:
     finally:
         for node in nodes:
             node.stop()
+
+
+def _expected_subjects(data: bytes) -> dict[str, int]:
+    names = {4: "auth", 3: "daemon", 16: "local0"}
+    levels = {6: "info", 3: "err"}
+    counts: dict[str, int] = {}
+    for line in data.splitlines():
+        pri = int(line[1:line.index(b">")])
+        host, prog = line.split(b" ")[4:6]  # "<PRI>Jan  1 00:00:00 HOST PROG[1]:"
+        subject = (f"syslog.{names[pri >> 3]}.{levels[pri & 7]}.{host.decode()}."
+                   f"{prog.split(b'[')[0].decode()}")
+        counts[subject] = counts.get(subject, 0) + 1
+    return counts
+
+
+@pytest.mark.slow
+def test_cluster_failover_loses_nothing(tmp_path: Path) -> None:
+    """Kill the stream's leader and the central relay mid-stream: nothing is lost, the
+    stream stores each message once."""
+    nodes = natsserver.cluster(str(tmp_path))
+    urls = [n.url for n in nodes]
+    try:
+        natsserver.add_stream(urls, replicas=3)
+        for d in ("edge", "central1", "central2"):
+            (tmp_path / d).mkdir()
+        central_log = str(tmp_path / "central.log")
+        central_conf = CENTRAL.format(first=urls[0], servers=_servers(nodes)).replace(
+            'path = "central.log"', f'path = "{central_log}"')
+        n, parts = 30000, 3
+        data = _lines(n)
+        chunks = data.splitlines(keepends=True)
+        step = n // parts
+        with RelayProcess(EDGE.format(servers=_servers(nodes)), str(tmp_path / "edge"),
+                          expect_addresses=1) as edge:
+            central = RelayProcess(central_conf, str(tmp_path / "central1"))
+            sock = socket.create_connection(edge.address("s_tcp"))
+            # 1. a third in; once some of it is stored, kill the leader with more in flight
+            sock.sendall(b"".join(chunks[:step]))
+            wait_for(lambda: natsserver.stream_info(urls).state.messages > step // 2, 30,
+                     "the first messages stored")
+            leader = natsserver.stream_info(urls).cluster.leader
+            sock.sendall(b"".join(chunks[step:2 * step]))
+            killed = next(node for node in nodes if node.name == leader)
+            killed.kill()
+            alive = [u for u in urls if u != killed.url]
+            # 2. kill the central relay once it has written some, restart it, send the rest
+            wait_for(lambda: len(lines_of(central_log)) > step, 30, "the central file")
+            central.proc.kill()
+            central.proc.wait()
+            first_stderr = central.stderr()
+            central.__exit__()
+            sock.sendall(b"".join(chunks[2 * step:]))
+            sock.close()
+            with RelayProcess(central_conf, str(tmp_path / "central2")) as central2:
+                local_log = str(tmp_path / "edge" / "local.log")
+                wait_for(lambda: len(lines_of(local_log)) == n, 30, "the local file")
+                local = set(lines_of(local_log))
+                wait_for(lambda: local <= set(lines_of(central_log)), 40,
+                         "every line in the central file")
+                assert edge.stop() == 0 and central2.stop() == 0
+                stderr = edge.stderr() + first_stderr + central2.stderr()
+        assert "Traceback" not in stderr, stderr
+        got = lines_of(central_log)
+        assert set(got) == local and len(local) == n
+        duplicates = len(got) - len(set(got))
+        print(f"leader {leader} killed; central relay killed and restarted; "
+              f"{duplicates} duplicates in the central file")
+        assert duplicates <= 2 * 1024  # at most what the consumer had in flight, twice
+        info = natsserver.stream_info(alive)
+        assert info.state.messages == n
+        assert natsserver.subjects(alive) == _expected_subjects(data)
+    finally:
+        for node in nodes:
+            node.stop()
