@@ -115,6 +115,7 @@ servers = [{servers}]
 stream = "SYSLOG"
 durable = "central"
 protocol = "raw"
+ack_wait = 5.0
 
 [[destination]]
 name = "d_file"
