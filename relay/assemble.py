@@ -15,7 +15,7 @@ is touched until ``activate()`` routes the reused runtimes through the new path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -193,6 +193,8 @@ class DataPath:
     wiring: dict[str, tuple[Parser, Callable[[LogMessage], None], Callable[[], None]]] = field(
         default_factory=dict)
     filters: dict[str, Filter] = field(default_factory=dict)
+    #: what each source's runtime waits on before it acknowledges (a nats source)
+    barriers: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
 
     def activate(self) -> None:
         """Route every source through this path from its next batch on.  A batch runs
@@ -200,6 +202,7 @@ class DataPath:
         for name, (parser, route, end_batch) in self.wiring.items():
             runtime = self.sources[name]
             runtime.parser, runtime.route, runtime.end_batch = parser, route, end_batch
+            runtime.barrier = self.barriers[name]
         for dest in self.destinations.values():
             dest.named_filters = self.filters
 
@@ -246,12 +249,28 @@ def assemble(config: Config, flow: FlowControl | None = None, *,
             end()
 
     for s in config.sources:
+        data_path.barriers[s.name] = _barrier(config, s.name, destinations)
         route = data_path.pipeline.router(s.name)
         data_path.wiring[s.name] = (parsers[s.name], route, end_batch)
         data_path.sources[s.name] = _unchanged(
             reuse.sources if reuse is not None else {}, s.name, s) or SourceRuntime(
             s, parsers[s.name], route, flow, end_batch, data_path.connections)
+        data_path.sources[s.name].barrier = data_path.barriers[s.name]
     return data_path
+
+
+def _barrier(config: Config, source: str,
+             destinations: Mapping[str, Destination[Any]]) -> Callable[[], Awaitable[None]]:
+    """Wait until every destination a log path of SOURCE reaches has written all it took."""
+    reached = tuple(destinations[name] for lg in config.logs
+                    if source in lg.source or "catchall" in lg.flags
+                    for name in dict.fromkeys(lg.destination))
+
+    async def barrier() -> None:
+        for dest in dict.fromkeys(reached):
+            await dest.flushed()
+
+    return barrier
 
 
 T = TypeVar("T", Destination[Any], SourceRuntime)

@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("message", ("relay.message",)),
     ("parse", ("relay.framing", "relay.parse")),
     ("render", ("relay.macros", "relay.template", "relay.template_functions",
-                "relay.formatjson")),
+                "relay.formatjson", "relay.subject")),
     ("route", ("relay.filter", "relay.rewrite", "relay.pipeline")),
     ("io", ("relay.config", "relay.flow", "relay.sources", "relay.destinations")),
     ("assemble", ("relay.assemble",)),

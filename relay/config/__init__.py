@@ -19,6 +19,7 @@ from relay.config.destinations import (
     BufferedConfig,
     DestinationConfig,
     FileConfig,
+    NatsConfig,
     PipeConfig,
     ProgramConfig,
     QueuedConfig,
@@ -28,6 +29,7 @@ from relay.config.destinations import (
     read_destination,
 )
 from relay.config.metrics import MetricsConfig, read_metrics
+from relay.config.nats import NatsSourceConfig, read_nats_source
 from relay.config.reader import Loader, Table
 from relay.config.rewrites import RewriteConfig, read_rewrite
 from relay.config.values import SOURCE_SCHEMES, Listen, check_name, parse_listen, parse_size
@@ -39,7 +41,8 @@ LOG_FLAGS = ("final", "fallback", "catchall", "flow-control")
 __all__ = [
     "DESTINATION_CONFIGS", "DESTINATION_TYPES", "LOG_FLAGS", "PROTOCOLS", "SOURCE_SCHEMES",
     "BufferedConfig", "Config", "DestinationConfig", "FileConfig", "FilterConfig", "Listen",
-    "LogConfig", "MetricsConfig", "Options", "PipeConfig", "ProgramConfig", "QueuedConfig",
+    "LogConfig", "MetricsConfig", "NatsConfig", "NatsSourceConfig", "Options", "PipeConfig",
+    "ProgramConfig", "QueuedConfig",
     "RewriteConfig", "RotateConfig", "SourceConfig", "StdoutConfig", "SubscribersConfig",
     "load", "loads", "parse_listen", "parse_size",
 ]
@@ -64,6 +67,7 @@ class SourceConfig:
     tls_cert: str = ""
     tls_key: str = ""
     tls_ca: str = ""
+    nats: NatsSourceConfig | None = None  # for a nats:// source: its stream and consumer
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,8 @@ def _name(t: Table) -> str:
 def _source(t: Table, options: Options) -> SourceConfig:
     name = _name(t)
     listen = t.convert("listen", parse_listen, t.get("listen", str))
-    protocol = t.get("protocol", str, "auto")
+    # a nats source carries what an edge relay's format-json wrote, by default
+    protocol = t.get("protocol", str, "json" if listen.scheme == "nats" else "auto")
     if protocol not in PROTOCOLS:
         raise t.error("protocol", f"must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     size = t.convert("max_msg_size", parse_size,
@@ -181,10 +186,11 @@ def _source(t: Table, options: Options) -> SourceConfig:
     ca = t.get("tls_ca", str, "")
     if listen.scheme == "tls" and not (cert and key):
         raise t.error("tls_cert", "and tls_key are required for a tls:// source")
-    if listen.scheme != "tls" and (cert or key or ca):
-        raise t.error("tls_cert", "only applies to a tls:// source")
+    if listen.scheme not in ("tls", "nats") and (cert or key or ca):
+        raise t.error("tls_cert", "only applies to a tls:// or nats:// source")
+    nats = read_nats_source(t, listen, (ca, cert, key)) if listen.scheme == "nats" else None
     t.finish()
-    return SourceConfig(name, listen, protocol, size, rcvbuf, cert, key, ca)
+    return SourceConfig(name, listen, protocol, size, rcvbuf, cert, key, ca, nats)
 
 
 def _filter(t: Table) -> FilterConfig:
@@ -245,8 +251,8 @@ def _check_names(loader: Loader, config: Config) -> None:
     endpoints += [(d.name, d.listen) for d in config.destinations
                   if isinstance(d, SubscribersConfig)]
     for owner, listen in endpoints:
-        if listen.scheme == "stdin" or (not listen.port and not listen.path):
-            continue  # stdin, or port 0: the kernel picks a free port
+        if listen.scheme in ("stdin", "nats") or (not listen.port and not listen.path):
+            continue  # stdin, a NATS server (not ours), or port 0: the kernel picks a port
         kind = "udp" if listen.scheme in ("udp", "unix-dgram") else "stream"
         bind = (kind, listen.host, str(listen.port or listen.path))
         if bind in binds:

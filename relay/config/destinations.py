@@ -13,8 +13,10 @@ import typing
 from dataclasses import dataclass
 
 from relay.config.reader import Table, option, read_field, read_table
-from relay.config.values import Listen, check_cidrs, check_name
-from relay.facts.names import DEFAULT_TEMPLATE
+from relay.config.values import Listen, check_cidrs, check_name, check_nats_url
+from relay.errors import ConfigError
+from relay.facts.names import DEFAULT_SUBJECT, DEFAULT_TEMPLATE
+from relay.subject import compile_subject
 
 
 def _flush_interval(value: float) -> float:
@@ -107,6 +109,51 @@ class SubscribersConfig(DestinationConfig):
     allow: tuple[str, ...] = option((), check=check_cidrs)
 
 
+def _nats_servers(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        raise ValueError("must name at least one server, as in [\"nats://127.0.0.1:4222\"]")
+    for url in value:
+        check_nats_url(url)
+    return value
+
+
+def _when_full(value: str) -> str:
+    if value not in ("block", "drop"):
+        raise ValueError(f'must be "block" or "drop", not {value!r}')
+    return value
+
+
+def _subject(value: str) -> str:
+    try:
+        compile_subject(value)  # compiling it is the check
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class NatsConfig(DestinationConfig):
+    """Publishes each message to NATS, to JetStream (acknowledged) when ``stream`` is set."""
+
+    servers: tuple[str, ...] = option(("nats://127.0.0.1:4222",), check=_nats_servers)
+    stream: str = ""  # "": core NATS publish, no acknowledgement
+    subject: str = option(DEFAULT_SUBJECT, check=_subject)
+    instance: str = ""  # first part of each Nats-Msg-Id; "": random per process start
+    max_pending: int = option(4096, check=_at_least_one)
+    ack_timeout: float = 5.0
+    queue_bytes: int = option(16 * 1024 * 1024, read="size")
+    when_full: str = option("block", check=_when_full)
+    stop_timeout: float = 10.0
+    reconnect_time_wait: float = 0.5
+    user: str = ""
+    password: str = ""
+    token: str = ""
+    creds: str = ""
+    tls_ca: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+
+
 #: destination type -> its config
 DESTINATION_CONFIGS: dict[str, type[DestinationConfig]] = {
     "file": FileConfig,
@@ -114,6 +161,7 @@ DESTINATION_CONFIGS: dict[str, type[DestinationConfig]] = {
     "stdout": StdoutConfig,
     "pipe": PipeConfig,
     "program": ProgramConfig,
+    "nats": NatsConfig,
 }
 DESTINATION_TYPES = tuple(DESTINATION_CONFIGS)
 # once accepted on every destination type; still read and checked there, then unused

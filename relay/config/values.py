@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-SOURCE_SCHEMES = ("udp", "tcp", "tls", "unix-dgram", "unix-stream", "stdin")
+SOURCE_SCHEMES = ("udp", "tcp", "tls", "unix-dgram", "unix-stream", "stdin", "nats")
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Listen:
     path: str = ""
 
     def __str__(self) -> str:
-        if self.scheme in ("udp", "tcp", "tls"):
+        if self.scheme in ("udp", "tcp", "tls", "nats"):
             host = f"[{self.host}]" if ":" in self.host else self.host
             return f"{self.scheme}://{host}:{self.port}"
         if self.scheme == "stdin":
@@ -89,4 +89,17 @@ def check_name(value: str) -> str:
 def check_cidrs(value: tuple[str, ...]) -> tuple[str, ...]:
     for cidr in value:
         ipaddress.ip_network(cidr, strict=False)
+    return value
+
+
+def check_nats_url(value: str) -> str:
+    """A NATS server: nats://HOST:PORT (or tls://, ws://, wss://, as nats-py takes them)."""
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"bad port in {value!r}") from exc
+    if parts.scheme not in ("nats", "tls", "ws", "wss") or not parts.hostname:
+        raise ValueError(f"expected nats://HOST:PORT, not {value!r}")
+    del port
     return value

@@ -13,6 +13,7 @@ from typing import Any
 
 from relay.destinations.base import Destination
 from relay.destinations.file import FileDestination
+from relay.destinations.nats import NatsDestination
 from relay.destinations.pipe import PipeDestination
 from relay.destinations.program import ProgramDestination
 from relay.destinations.stdout import StdoutDestination
@@ -25,6 +26,7 @@ DESTINATIONS: dict[str, type[Destination[Any]]] = {
     "subscribers": SubscribersDestination,
     "pipe": PipeDestination,
     "program": ProgramDestination,
+    "nats": NatsDestination,
 }
 
 

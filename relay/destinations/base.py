@@ -61,6 +61,13 @@ class Destination(Generic[C]):
         """Bytes taken and not yet written (read by the metrics, not on the hot path)."""
         return 0
 
+    async def flushed(self) -> None:
+        """Wait until everything taken so far has been written (reached the kernel, the
+        client's buffer or the ack): what a nats source waits for before it acks."""
+        self.end_batch()
+        while self.queued():
+            await asyncio.sleep(0.002)
+
 
 class BufferedDestination(Destination[B]):
     """Joins rendered lines and writes them in large chunks, at least every flush_interval."""
@@ -103,6 +110,10 @@ class BufferedDestination(Destination[B]):
 
     def queued(self) -> int:
         return sum(map(len, self._buf))
+
+    async def flushed(self) -> None:
+        self.flush()
+        await super().flushed()
 
     async def stop(self) -> None:
         self.flush()

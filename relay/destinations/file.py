@@ -151,6 +151,13 @@ class FileDestination(BufferedDestination[FileConfig]):
     def queued(self) -> int:
         return self.queue.size + super().queued()
 
+    async def flushed(self) -> None:
+        # one writer thread writes in order: when the last chunk is written, all are
+        self.flush()
+        last = self._last
+        if last is not None and not last.done():
+            await asyncio.wrap_future(last)
+
     def reopen(self) -> None:
         self.flush()
         self._thread.submit(self.file.reopen)

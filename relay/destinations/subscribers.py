@@ -179,6 +179,9 @@ class SubscribersDestination(Destination[SubscribersConfig]):
             if client.pending:
                 client.flush()
 
+    async def flushed(self) -> None:
+        """A line sent is in each client's buffer already: nothing to wait for."""
+
     def queued(self) -> int:
         return sum(c.pending_size + (c.transport.get_write_buffer_size() if c.transport else 0)
                    for c in self.clients)

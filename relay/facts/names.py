@@ -104,3 +104,5 @@ TYPE_HINTS = {
 PROTOCOLS = ("auto", "rfc3164", "rfc5424", "json", "raw")
 #: the template of a destination that names none: one format-json object per line
 DEFAULT_TEMPLATE = "$(format-json --scope selected_macros --scope nv_pairs)\n"
+#: the subject a nats destination publishes to when it names none: one token per field
+DEFAULT_SUBJECT = "syslog.$FACILITY.$LEVEL.$HOST.$PROGRAM"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from relay.sources import stdin, tcp, udp, unix
+from relay.sources import nats, stdin, tcp, udp, unix
 from relay.sources.base import Listener, SourceRuntime
 
 Start = Callable[[SourceRuntime], Awaitable[Listener]]
@@ -21,6 +21,7 @@ STARTERS: dict[str, Start] = {
     "unix-stream": unix.start_stream,
     "unix-dgram": unix.start_dgram,
     "stdin": stdin.start,
+    "nats": nats.start,
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
 from relay.config import SourceConfig
@@ -43,6 +43,10 @@ class Connection(Protocol):
     runtime: SourceRuntime
 
 
+async def _nothing_to_wait_for() -> None:
+    return None
+
+
 class SourceRuntime:
     """What every transport of one [[source]] shares."""
 
@@ -60,6 +64,9 @@ class SourceRuntime:
         self.connections: set[Connection] = set() if connections is None else connections
         # called when the source ends by itself (end of stdin)
         self.ended: Callable[[], None] = lambda: None
+        # waits until every destination this source routes to has written what it was
+        # given so far (a nats source acknowledges a batch only then)
+        self.barrier: Callable[[], Awaitable[None]] = _nothing_to_wait_for
         self.max_msg_size = config.max_msg_size
         self.received = 0
         self.errors = 0
