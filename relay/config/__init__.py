@@ -25,6 +25,7 @@ from relay.config.destinations import (
     RotateConfig,
     StdoutConfig,
     SubscribersConfig,
+    WebConfig,
     read_destination,
 )
 from relay.config.metrics import MetricsConfig, read_metrics
@@ -41,7 +42,7 @@ __all__ = [
     "BufferedConfig", "Config", "DestinationConfig", "FileConfig", "FilterConfig", "Listen",
     "LogConfig", "MetricsConfig", "Options", "PipeConfig", "ProgramConfig", "QueuedConfig",
     "RewriteConfig", "RotateConfig", "SourceConfig", "StdoutConfig", "SubscribersConfig",
-    "load", "loads", "parse_listen", "parse_size",
+    "WebConfig", "load", "loads", "parse_listen", "parse_size",
 ]
 
 
@@ -244,6 +245,8 @@ def _check_names(loader: Loader, config: Config) -> None:
     endpoints = [(s.name, s.listen) for s in config.sources]
     endpoints += [(d.name, d.listen) for d in config.destinations
                   if isinstance(d, SubscribersConfig)]
+    endpoints += [(d.name, Listen("tcp", d.host, d.port)) for d in config.destinations
+                  if isinstance(d, WebConfig)]
     for owner, listen in endpoints:
         if listen.scheme == "stdin" or (not listen.port and not listen.path):
             continue  # stdin, or port 0: the kernel picks a free port

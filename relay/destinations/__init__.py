@@ -17,6 +17,7 @@ from relay.destinations.pipe import PipeDestination
 from relay.destinations.program import ProgramDestination
 from relay.destinations.stdout import StdoutDestination
 from relay.destinations.subscribers import SubscribersDestination
+from relay.destinations.web import WebDestination
 
 #: destination type -> its class
 DESTINATIONS: dict[str, type[Destination[Any]]] = {
@@ -25,6 +26,7 @@ DESTINATIONS: dict[str, type[Destination[Any]]] = {
     "subscribers": SubscribersDestination,
     "pipe": PipeDestination,
     "program": ProgramDestination,
+    "web": WebDestination,
 }
 
 
