@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Iterator
 
@@ -35,6 +36,7 @@ name = "d_web"
 type = "web"
 listen = "127.0.0.1:0"
 ring_lines = {ring}
+{extra}
 
 [[log]]
 source = ["s_tcp"]
@@ -66,7 +68,7 @@ class Sender:
 @pytest.fixture
 def relay(tmp_path: object) -> Iterator[RelayProcess]:
     workdir = str(tmp_path)
-    with RelayProcess(CONFIG.format(ring=5000), workdir, expect_addresses=3) as proc:
+    with RelayProcess(CONFIG.format(ring=5000, extra=""), workdir, expect_addresses=3) as proc:
         yield proc
         assert proc.stop() == 0
         assert "Traceback" not in proc.stderr(), proc.stderr()
@@ -176,6 +178,31 @@ async def test_a_bad_filter_is_a_400_naming_the_column(relay: RelayProcess) -> N
         async with client.session.get(url(relay, "/")) as response:
             assert response.status == 200
             assert "EventSource" in await response.text()
+
+
+def test_a_web_client_that_never_reads_blocks_nobody(tmp_path: object) -> None:
+    config = CONFIG.format(ring=100, extra='buffer_bytes = "64KiB"\nstall_timeout = 1.0')
+    with RelayProcess(config, str(tmp_path), expect_addresses=3) as relay:
+        host, port = relay.address("d_web")
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect((host, port))
+        slow.sendall(b"GET /events HTTP/1.1\r\nHost: relay\r\n\r\n")  # and never reads
+        gauge = b'relay_subscribers{destination="d_web"}'
+        wait_for(lambda: gauge + b" 1.0" in metrics(relay), what="the slow client")
+        with Sender(relay.address("s_tcp")) as sender:
+            sender.send(20000)
+            wait_for(lambda: len(written(relay)) == 20000, 30, "every line in the file")
+        # the slow client lost lines (counted) and is let go after stall_timeout
+        wait_for(lambda: gauge + b" 0.0" in metrics(relay), 10, "the stalled client to go")
+        scraped = metrics(relay).decode()
+        dropped = re.search(r'relay_destination_dropped_total\{destination="d_web"\} (\d+)',
+                            scraped)
+        assert dropped is not None and int(dropped.group(1)) > 10000, scraped
+        slow.close()
+        assert relay.stop() == 0
+        assert "disconnecting" in relay.stderr() and "stalled" in relay.stderr()
+        assert "Traceback" not in relay.stderr(), relay.stderr()
 
 
 # -- the ring, without HTTP --------------------------------------------------------------
