@@ -8,6 +8,7 @@ test can disconnect and reconnect with ``Last-Event-ID`` as a browser would.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass
 
 import aiohttp
@@ -27,12 +28,13 @@ class EventStream:
         self.url = url
         self.last_event_id = last_event_id
         self.response: aiohttp.ClientResponse | None = None
+        self.ssl: ssl.SSLContext | bool = True
 
     async def open(self) -> aiohttp.ClientResponse:
         headers = {"Accept": "text/event-stream"}
         if self.last_event_id is not None:
             headers["Last-Event-ID"] = self.last_event_id
-        self.response = await self.session.get(self.url, headers=headers)
+        self.response = await self.session.get(self.url, headers=headers, ssl=self.ssl)
         return self.response
 
     async def next(self, timeout: float = 10.0) -> Event:

@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from relayproc import RelayProcess, lines_of, wait_for
+from relayproc import RelayProcess, lines_of, need, wait_for
 from sse import Streams
 
 from relay.config import WebConfig, loads
@@ -203,6 +203,31 @@ def test_a_web_client_that_never_reads_blocks_nobody(tmp_path: object) -> None:
         assert relay.stop() == 0
         assert "disconnecting" in relay.stderr() and "stalled" in relay.stderr()
         assert "Traceback" not in relay.stderr(), relay.stderr()
+
+
+@pytest.mark.asyncio
+async def test_https_with_tls_cert_and_tls_key(tmp_path: object) -> None:
+    import ssl
+    import subprocess
+
+    openssl = need("openssl")
+    d = str(tmp_path)
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", f"{d}/key.pem", "-out",
+                    f"{d}/cert.pem"], check=True, capture_output=True, timeout=60)
+    extra = f'tls_cert = "{d}/cert.pem"\ntls_key = "{d}/key.pem"'
+    with RelayProcess(CONFIG.format(ring=100, extra=extra), d, expect_addresses=3) as relay:
+        assert any(a.startswith("https://") for a, owner in relay.addresses if owner == "d_web")
+        context = ssl.create_default_context(cafile=f"{d}/cert.pem")
+        context.check_hostname = False
+        async with Streams() as client:
+            stream = client.stream(url(relay, "/events").replace("http:", "https:"))
+            with Sender(relay.address("s_tcp")) as sender:
+                stream.ssl = context
+                await stream.open()
+                sender.send(2)
+                assert [e.id for e in await stream.take(2)] == ["1", "2"]
+        assert relay.stop() == 0
 
 
 # -- the ring, without HTTP --------------------------------------------------------------
