@@ -28,6 +28,7 @@ from relay import __version__
 from relay.config import MetricsConfig
 from relay.destinations.base import Destination
 from relay.destinations.subscribers import SubscribersDestination
+from relay.destinations.web import WebDestination
 from relay.sources.base import Connection, SourceRuntime
 
 log = logging.getLogger("relay")
@@ -104,7 +105,7 @@ class RelayCollector:
                                       "(bounded buffers)", labels=labels)
         queued = GaugeMetricFamily("relay_destination_queued_bytes", "Bytes taken and not "
                                    "yet written", labels=labels)
-        clients = GaugeMetricFamily("relay_subscribers", "Subscribers connected now",
+        clients = GaugeMetricFamily("relay_subscribers", "Subscribers (TCP or web) connected now",
                                     labels=labels)
         lost = CounterMetricFamily("relay_subscriber_dropped", "Lines a subscriber did not "
                                    "get because its buffer was full", labels=labels)
@@ -112,7 +113,7 @@ class RelayCollector:
             written.add_metric([name], dest.written)
             dropped.add_metric([name], dest.dropped)
             queued.add_metric([name], dest.queued())
-            if isinstance(dest, SubscribersDestination):
+            if isinstance(dest, SubscribersDestination | WebDestination):
                 clients.add_metric([name], len(dest.clients))
                 lost.add_metric([name], dest.dropped)
         yield from (written, dropped, queued, clients, lost)

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from relay.assemble import DataPath
-from relay.config import SubscribersConfig
+from relay.config import SubscribersConfig, WebConfig
 from relay.destinations.base import Destination
 from relay.sources.base import SourceRuntime
 
@@ -35,7 +35,7 @@ def _gone(old: Mapping[str, T], new: Mapping[str, T]) -> list[T]:
 
 
 def _listen(dest: Destination[Any]) -> object:
-    return dest.config.listen if isinstance(dest.config, SubscribersConfig) else None
+    return dest.config.listen if isinstance(dest.config, SubscribersConfig | WebConfig) else None
 
 
 class Switch:

@@ -26,6 +26,7 @@ from relay.config.destinations import (
     RotateConfig,
     StdoutConfig,
     SubscribersConfig,
+    WebConfig,
     read_destination,
 )
 from relay.config.metrics import MetricsConfig, read_metrics
@@ -44,7 +45,7 @@ __all__ = [
     "LogConfig", "MetricsConfig", "NatsConfig", "NatsSourceConfig", "Options", "PipeConfig",
     "ProgramConfig", "QueuedConfig",
     "RewriteConfig", "RotateConfig", "SourceConfig", "StdoutConfig", "SubscribersConfig",
-    "load", "loads", "parse_listen", "parse_size",
+    "WebConfig", "load", "loads", "parse_listen", "parse_size",
 ]
 
 
@@ -250,6 +251,8 @@ def _check_names(loader: Loader, config: Config) -> None:
     endpoints = [(s.name, s.listen) for s in config.sources]
     endpoints += [(d.name, d.listen) for d in config.destinations
                   if isinstance(d, SubscribersConfig)]
+    endpoints += [(d.name, Listen("tcp", d.host, d.port)) for d in config.destinations
+                  if isinstance(d, WebConfig)]
     for owner, listen in endpoints:
         if listen.scheme in ("stdin", "nats") or (not listen.port and not listen.path):
             continue  # stdin, a NATS server (not ours), or port 0: the kernel picks a port

@@ -12,6 +12,7 @@ import dataclasses
 import typing
 from dataclasses import dataclass
 
+from relay.config.metrics import split_host_port
 from relay.config.reader import Table, option, read_field, read_table
 from relay.config.values import Listen, check_cidrs, check_name, check_nats_url
 from relay.errors import ConfigError
@@ -131,6 +132,11 @@ def _subject(value: str) -> str:
     return value
 
 
+def _web_listen(value: str) -> str:
+    split_host_port(value)
+    return value
+
+
 @dataclass(frozen=True, kw_only=True)
 class NatsConfig(DestinationConfig):
     """Publishes each message to NATS, to JetStream (acknowledged) when ``stream`` is set."""
@@ -154,6 +160,28 @@ class NatsConfig(DestinationConfig):
     tls_key: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class WebConfig(DestinationConfig):
+    """The live feed over HTTP: Server-Sent Events, a WebSocket and a live-tail page."""
+
+    listen: str = option("127.0.0.1:5516", check=_web_listen)  # HOST:PORT
+    tls_cert: str = ""  # with tls_key: HTTPS
+    tls_key: str = ""
+    ring_lines: int = option(10_000, check=_at_least_one)  # kept for resume and backlog
+    buffer_bytes: int = option(4 * 1024 * 1024, read="size")
+    stall_timeout: float = 30.0
+    max_clients: int = 256
+    allow: tuple[str, ...] = option((), check=check_cidrs)
+
+    @property
+    def host(self) -> str:
+        return split_host_port(self.listen)[0]
+
+    @property
+    def port(self) -> int:
+        return split_host_port(self.listen)[1]
+
+
 #: destination type -> its config
 DESTINATION_CONFIGS: dict[str, type[DestinationConfig]] = {
     "file": FileConfig,
@@ -162,6 +190,7 @@ DESTINATION_CONFIGS: dict[str, type[DestinationConfig]] = {
     "pipe": PipeConfig,
     "program": ProgramConfig,
     "nats": NatsConfig,
+    "web": WebConfig,
 }
 DESTINATION_TYPES = tuple(DESTINATION_CONFIGS)
 # once accepted on every destination type; still read and checked there, then unused
@@ -191,5 +220,9 @@ def read_destination(t: Table) -> DestinationConfig:
             continue
         raise t.error(key, f"does not apply to a {kind} destination "
                       f"(only to {' or '.join(owners)})")
-    return read_table(t, cls, required=f"is required for a {kind} destination",
-                      name=name, type=kind)
+    config = read_table(t, cls, required=f"is required for a {kind} destination",
+                        name=name, type=kind)
+    if isinstance(config, WebConfig) and bool(config.tls_cert) != bool(config.tls_key):
+        raise t.error("tls_key" if config.tls_cert else "tls_cert",
+                      "is required too: HTTPS takes tls_cert and tls_key together")
+    return config

@@ -18,6 +18,7 @@ from relay.destinations.pipe import PipeDestination
 from relay.destinations.program import ProgramDestination
 from relay.destinations.stdout import StdoutDestination
 from relay.destinations.subscribers import SubscribersDestination
+from relay.destinations.web import WebDestination
 
 #: destination type -> its class
 DESTINATIONS: dict[str, type[Destination[Any]]] = {
@@ -27,6 +28,7 @@ DESTINATIONS: dict[str, type[Destination[Any]]] = {
     "pipe": PipeDestination,
     "program": ProgramDestination,
     "nats": NatsDestination,
+    "web": WebDestination,
 }
 
 

@@ -13,7 +13,6 @@ full the client's messages are dropped and counted, and a client that stays full
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -21,6 +20,7 @@ from typing import cast
 
 from relay.config import SubscribersConfig
 from relay.destinations.base import Destination, Filter, Render, log
+from relay.destinations.clients import Admission, ClientBuffer, compile_client_filter
 from relay.flow import FlowControl
 from relay.message import FLAG_LOCAL, LogMessage
 
@@ -28,15 +28,12 @@ MAX_FILTER_LINE = 64 * 1024
 FLUSH_AT = 64 * 1024  # bytes pending for one client that are written at once
 
 
-class Subscriber(asyncio.Protocol):
+class Subscriber(asyncio.Protocol, ClientBuffer):
     def __init__(self, owner: SubscribersDestination):
+        ClientBuffer.__init__(self)
         self.owner = owner
         self.transport: asyncio.Transport | None = None
         self.filter: Callable[[LogMessage], bool] | None = None
-        self.pending: list[bytes] = []
-        self.pending_size = 0
-        self.full_since = 0.0
-        self.dropped = 0
         self.sent = 0
         self._inbuf = b""
         self.peer = ""
@@ -77,9 +74,7 @@ class Subscriber(asyncio.Protocol):
                      self.peer)
             return
         try:
-            from relay.filter import compile_filter
-
-            self.filter = compile_filter(expr, filters=self.owner.named_filters)
+            self.filter = compile_client_filter(expr, self.owner.named_filters)
         except Exception as exc:  # a bad expression must never drop the connection
             self.reply(f"error: {exc}\n".encode())
             return
@@ -94,26 +89,19 @@ class Subscriber(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return False
-        queued = transport.get_write_buffer_size() + self.pending_size
-        if queued + len(data) > self.owner.buffer_bytes:
-            self.dropped += 1
-            if not self.full_since:
-                self.full_since = now
+        if not self.offer(data, now, transport.get_write_buffer_size(),
+                          self.owner.buffer_bytes):
             return False
-        self.full_since = 0.0
-        self.pending.append(data)
-        self.pending_size += len(data)
         if self.pending_size >= FLUSH_AT:
             # uvloop can run many reads before a call_soon callback: do not wait for it
             self.flush()
         return True
 
     def flush(self) -> None:
-        if self.pending and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(b"".join(self.pending))
-            self.sent += len(self.pending)
-        self.pending.clear()
-        self.pending_size = 0
+        pending = self.take()
+        if pending and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(pending))
+            self.sent += len(pending)
 
 
 class SubscribersDestination(Destination[SubscribersConfig]):
@@ -122,11 +110,10 @@ class SubscribersDestination(Destination[SubscribersConfig]):
         super().__init__(config, render, flow, named_filters)
         self.clients: set[Subscriber] = set()
         self.buffer_bytes = config.buffer_bytes
-        self.allow = [ipaddress.ip_network(c, strict=False) for c in config.allow]
+        self.admission = Admission(config.max_clients, config.allow)
         self.server: asyncio.AbstractServer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reaper: asyncio.TimerHandle | None = None
-        self.refused = 0
         self.disconnected_stalled = 0
 
     async def start(self) -> list[str]:
@@ -147,18 +134,14 @@ class SubscribersDestination(Destination[SubscribersConfig]):
         return addresses
 
     def admit(self, client: Subscriber) -> bool:
-        if len(self.clients) >= self.config.max_clients:
-            self.refused += 1
-            log.warning("destination %s: refusing %s: max_clients reached", self.name,
-                        client.peer)
-            return False
-        if self.allow and client.addr != "local":
-            addr = ipaddress.ip_address(client.addr)
-            if not any(addr in net for net in self.allow):
-                self.refused += 1
-                log.warning("destination %s: refusing %s: not in allow", self.name, client.peer)
-                return False
-        return True
+        reason = self.admission.refusal(client.addr, len(self.clients))
+        if reason is not None:
+            log.warning("destination %s: refusing %s: %s", self.name, client.peer, reason)
+        return reason is None
+
+    @property
+    def refused(self) -> int:
+        return self.admission.refused
 
     def send(self, msg: LogMessage) -> None:
         if msg.flags & FLAG_LOCAL:
@@ -189,7 +172,7 @@ class SubscribersDestination(Destination[SubscribersConfig]):
     def _reap(self) -> None:
         now = time.monotonic()
         for client in list(self.clients):
-            if client.full_since and now - client.full_since >= self.config.stall_timeout:
+            if client.stalled(now, self.config.stall_timeout):
                 self.disconnected_stalled += 1
                 log.warning("destination %s: disconnecting %s: stalled for %.0fs, %d dropped",
                             self.name, client.peer, now - client.full_since, client.dropped)

@@ -1,0 +1,80 @@
+"""What the live-feed destinations (subscribers, web) share about their clients.
+
+A feed never slows the data path down: each client has a bounded buffer, lines that do
+not fit are dropped and counted, and a client that stays full for ``stall_timeout`` is
+disconnected.  Who may connect is bounded too (``max_clients``, ``allow`` CIDRs), and a
+client may narrow its feed with a filter in syslog-ng's language.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+
+from relay.message import LogMessage
+
+Filter = Callable[[LogMessage], bool]
+
+
+def compile_client_filter(expr: str, named_filters: Mapping[str, Filter]) -> Filter:
+    """A client's filter expression, compiled; FilterError (line, column) when it is bad.
+
+    filter(NAME) names the config's [[filter]] tables, as in a log path."""
+    from relay.filter import compile_filter
+
+    return compile_filter(expr, filters=named_filters)
+
+
+class Admission:
+    """max_clients and the allow list (CIDRs; empty allows every address)."""
+
+    def __init__(self, max_clients: int, allow: tuple[str, ...]):
+        self.max_clients = max_clients
+        self.allow = [ipaddress.ip_network(c, strict=False) for c in allow]
+        self.refused = 0
+
+    def refusal(self, addr: str, connected: int) -> str | None:
+        """Why a client from ADDR ("local" for a unix socket) is refused, or None."""
+        if connected >= self.max_clients:
+            reason: str | None = "max_clients reached"
+        elif self.allow and addr != "local" and not any(
+                ipaddress.ip_address(addr) in net for net in self.allow):
+            reason = "not in allow"
+        else:
+            reason = None
+        if reason is not None:
+            self.refused += 1
+        return reason
+
+
+class ClientBuffer:
+    """One client's lines not yet handed to its transport, bounded by a byte limit that
+    also counts what the transport itself still holds."""
+
+    def __init__(self) -> None:
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+        self.full_since = 0.0  # when it first had to drop, 0 while it keeps up
+        self.dropped = 0
+
+    def offer(self, data: bytes, now: float, in_transport: int, limit: int) -> bool:
+        """Take DATA, or drop it (counted) when that would pass LIMIT; False when dropped."""
+        if in_transport + self.pending_size + len(data) > limit:
+            self.dropped += 1
+            if not self.full_since:
+                self.full_since = now
+            return False
+        self.full_since = 0.0
+        self.pending.append(data)
+        self.pending_size += len(data)
+        return True
+
+    def take(self) -> list[bytes]:
+        """Everything pending, in order; the buffer forgets it."""
+        pending, self.pending = self.pending, []
+        self.pending_size = 0
+        return pending
+
+    def stalled(self, now: float, timeout: float) -> bool:
+        """Whether it has been full (dropping) for TIMEOUT seconds."""
+        return bool(self.full_since) and now - self.full_since >= timeout
