@@ -1,7 +1,8 @@
 """The server: the lifecycle of the data path that relay.assemble builds from a Config.
 
 Start: destinations first (so nothing is routed into a closed one), then the pipeline,
-then the sources, printing one line per listening address.  SIGHUP reopens files.
+then the sources; then what runs on its own starts (a program destination's command),
+and one line per listening address is printed.  SIGHUP reopens files.
 SIGTERM/SIGINT: stop accepting, finish reading what connected peers already sent (until
 EOF, or until they go quiet, within a short deadline), flush every destination, return.
 """
@@ -68,6 +69,11 @@ class Relay:
             self.addresses += [f"{a} ({runtime.name})" for a in listener.addresses]
         return self.addresses
 
+    def started(self) -> None:
+        """Everything is open: start what runs on its own."""
+        for dest in self.destinations.values():
+            dest.started()
+
     def _source_ended(self) -> None:
         # a source ends by itself only at the end of stdin: with nothing else to read, stop
         if all(s.listen.scheme == "stdin" for s in self.config.sources):
@@ -127,6 +133,7 @@ async def serve(config: Config, *, ready: Callable[[list[str]], None] | None = N
     except RelayError:
         await relay.stop()
         raise
+    relay.started()
     for address in addresses:
         print(f"relay: listening on {address}", file=sys.stderr, flush=True)
     if ready is not None:
