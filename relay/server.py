@@ -1,8 +1,9 @@
 """The server: the lifecycle of the data path that relay.assemble builds from a Config.
 
 Start: destinations first (so nothing is routed into a closed one), then the pipeline,
-then the sources; then what runs on its own starts (a program destination's command),
-and one line per listening address is printed.  SIGHUP reopens files.
+then the sources; then privileges are dropped (``[options] user``, relay.privileges),
+what runs on its own starts (a program destination's command), and one line per
+listening address is printed.  SIGHUP reopens files.
 SIGTERM/SIGINT: stop accepting, finish reading what connected peers already sent (until
 EOF, or until they go quiet, within a short deadline), flush every destination, return.
 """
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from relay import privileges
 from relay.assemble import DataPath, assemble
 from relay.config import Config
 from relay.destinations.base import Destination
@@ -70,7 +72,7 @@ class Relay:
         return self.addresses
 
     def started(self) -> None:
-        """Everything is open: start what runs on its own."""
+        """Everything is open and privileges are dropped: start what runs on its own."""
         for dest in self.destinations.values():
             dest.started()
 
@@ -128,8 +130,12 @@ class Relay:
 async def serve(config: Config, *, ready: Callable[[list[str]], None] | None = None) -> int:
     relay = Relay(config)
     loop = asyncio.get_running_loop()
+    creds = privileges.resolve(config.options)
     try:
         addresses = await relay.start()
+        # every port is bound, every file and key is open
+        privileges.drop(creds, [p for d in relay.destinations.values()
+                                for p in d.created_paths()])
     except RelayError:
         await relay.stop()
         raise

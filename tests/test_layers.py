@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("route", ("relay.filter", "relay.rewrite", "relay.pipeline")),
     ("io", ("relay.config", "relay.flow", "relay.sources", "relay.destinations")),
     ("assemble", ("relay.assemble",)),
-    ("lifecycle", ("relay.server", "relay.__main__")),
+    ("lifecycle", ("relay.server", "relay.privileges", "relay.__main__")),
 ]
 CORE = ("facts", "message", "parse", "render", "route")
 IO_MODULES = frozenset({"socket", "asyncio", "ssl", "selectors", "uvloop"})
