@@ -2,8 +2,9 @@
 
 With the default policy every line sent over TCP reaches the file exactly once, whole,
 once space comes back; with ``when_full = "drop"`` the full destination drops and counts
-and does not hold back the other destination of its path.  Mounting needs root: under
-CI (which runs as root) a failure to mount fails the test, elsewhere it skips.
+and does not hold back the other destination of its path; so does a pipe whose reader
+never comes.  Mounting needs root: under CI (which runs as root) a failure to mount
+fails the test, elsewhere it skips.
 """
 
 from __future__ import annotations
@@ -144,3 +145,34 @@ destination = ["d_full", "d_ok"]
     assert dropped > 0 and written == len(got) and written + dropped == N
     assert counters(stderr)["d_ok"] == (N, 0)
     assert "Traceback" not in stderr
+
+
+def test_a_pipe_without_reader_that_drops_holds_nobody_back_and_counts(tmp_path: object
+                                                                      ) -> None:
+    d = str(tmp_path)
+    os.mkfifo(f"{d}/live.fifo")
+    conf = CONF + f"""
+[[destination]]
+name = "d_fifo"
+type = "pipe"
+path = "{d}/live.fifo"
+queue_bytes = "64KiB"
+when_full = "drop"
+
+[[destination]]
+name = "d_prog"
+type = "program"
+command = "cat > {d}/prog.json"
+
+[[log]]
+source = ["s_tcp"]
+destination = ["d_fifo", "d_prog"]
+"""
+    with RelayProcess(conf, d, expect_addresses=1) as relay:
+        send(relay.address("s_tcp"), N).join(30)
+        wait_for(lambda: len(lines_of(f"{d}/prog.json")) >= N, 30, "every line to the program")
+        assert relay.stop() == 0
+        stderr = relay.stderr()
+    assert numbers(f"{d}/prog.json") == list(range(N))
+    assert counters(stderr)["d_prog"] == (N, 0)
+    assert counters(stderr)["d_fifo"] == (0, N)  # nobody ever read the FIFO
