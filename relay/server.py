@@ -1,8 +1,10 @@
 """The server: the lifecycle of the data path that relay.assemble builds from a Config.
 
 Start: destinations first (so nothing is routed into a closed one), then the pipeline,
-then the sources, printing one line per listening address.  SIGHUP reopens files and
-reloads the config (``Relay.reload``; what it keeps and replaces is in relay.reload).
+then the sources; then privileges are dropped (``[options] user``, relay.privileges),
+what runs on its own starts (a program destination's command), and one line per
+listening address is printed.  SIGHUP reopens files and reloads the config
+(``Relay.reload``; what it keeps and replaces is in relay.reload).
 SIGTERM/SIGINT: stop accepting, finish reading what connected peers already sent (until
 EOF, or until they go quiet, within a short deadline), flush every destination, return.
 """
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from relay import config as config_mod
+from relay import privileges
 from relay.assemble import DataPath, assemble
 from relay.config import Config
 from relay.destinations.base import Destination
@@ -114,6 +117,11 @@ class Relay:
             self.listeners[runtime] = listener
             addresses += [f"{a} ({runtime.name})" for a in listener.addresses]
         return addresses
+
+    def started(self) -> None:
+        """Everything is open and privileges are dropped: start what runs on its own."""
+        for dest in self.destinations.values():
+            dest.started()
 
     def _source_ended(self) -> None:
         # a source ends by itself only at the end of stdin: with nothing else to read, stop
@@ -261,11 +269,16 @@ class Relay:
 async def serve(config: Config, *, ready: Callable[[list[str]], None] | None = None) -> int:
     relay = Relay(config)
     loop = asyncio.get_running_loop()
+    creds = privileges.resolve(config.options)
     try:
         addresses = await relay.start()
+        # every port is bound, every file and key is open
+        privileges.drop(creds, [p for d in relay.destinations.values()
+                                for p in d.created_paths()])
     except RelayError:
         await relay.stop()
         raise
+    relay.started()
     for address in addresses:
         print(f"relay: listening on {address}", file=sys.stderr, flush=True)
     if ready is not None:

@@ -119,3 +119,27 @@ def test_a_rewrite_that_does_not_compile_names_its_line() -> None:
     config = loads(HEAD + '[[rewrite]]\nname = "r"\nunset = { value = "$(x)" }\n', "c.toml")
     with pytest.raises(ConfigError, match=r"c.toml, line 6: \[\[rewrite\]\] 'r'"):
         check(config)
+
+
+def test_when_full_and_file_modes_are_typed() -> None:
+    config = loads(DEST + 'type = "file"\npath = "x"\nwhen_full = "drop"\nfile_mode = "0600"\n'
+                   'create_dirs = true\ndir_mode = 0o700\n'
+                   '[[destination]]\nname = "p"\ntype = "program"\ncommand = "cat"\n')
+    file, program = config.destinations
+    assert isinstance(file, FileConfig)
+    assert (file.when_full, file.file_mode, file.create_dirs, file.dir_mode) == (
+        "drop", 0o600, True, 0o700)
+    assert program.when_full == "block"  # type: ignore[attr-defined]
+    assert FileConfig(name="d", type="file", path="x").file_mode == 0o640
+
+
+@pytest.mark.parametrize(("body", "needle"), [
+    ('type = "file"\npath = "x"\nwhen_full = "drop_newest"\n',
+     "line 8: [[destination]] #1 key 'when_full' must be \"block\" or \"drop\""),
+    ('type = "file"\npath = "x"\nfile_mode = 640\n', "key 'file_mode' expected an octal mode"),
+    ('type = "file"\npath = "x"\nfile_mode = "rw-r-----"\n', "key 'file_mode' expected"),
+    ('type = "stdout"\nwhen_full = "drop"\n', "'when_full' does not apply to a stdout"),
+    ('type = "pipe"\npath = "x"\nfile_mode = "0640"\n', "'file_mode' does not apply to a pipe"),
+])
+def test_when_full_and_mode_errors(body: str, needle: str) -> None:
+    assert needle in _error(DEST + body)

@@ -31,3 +31,22 @@ def test_held_bytes_are_kept_in_order_up_to_twice_the_bound() -> None:
     assert not flow.paused
     queue.check(elsewhere=11)  # a transport's buffer counts too
     assert flow.paused
+
+
+def test_under_the_bound_any_chunk_is_taken_past_it_only_up_to_twice_the_bound() -> None:
+    queue = WriteQueue("d", FlowControl(), 100)
+    queue.add(100)
+    assert queue.admit(150)  # not past the bound: a stream source still sends, take it
+    queue.add(50)
+    assert queue.admit(50) and not queue.admit(51)  # past it: datagrams only, up to 200
+
+
+def test_when_full_means_drop_the_queue_never_pauses_and_drops_past_the_bound() -> None:
+    flow = FlowControl()
+    queue = WriteQueue("d", flow, 100, drop=True)
+    assert queue.admit(500)  # an empty queue takes a chunk larger than the bound
+    queue.add(60)
+    assert queue.admit(40) and not queue.admit(41)
+    queue.add(40)
+    queue.add(500)
+    assert not flow.paused

@@ -8,6 +8,8 @@ and the key, with the line where it can be found.
 
 from __future__ import annotations
 
+import grp
+import pwd
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,6 +58,8 @@ class Options:
     chain_hostnames: bool = False
     use_fqdn: bool = False
     log_msg_size: int = 65536
+    user: str = ""  # drop to this user (and its group) once every port and file is open
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,8 @@ def _options(loader: Loader, data: Mapping[str, Any]) -> Options:
         use_fqdn=t.get("use_fqdn", bool, False),
         log_msg_size=t.convert("log_msg_size", parse_size,
                                t.get("log_msg_size", (int, str), 65536)),
+        user=t.convert("user", _known_user, t.get("user", str, "")),
+        group=t.convert("group", _known_group, t.get("group", str, "")),
     )
     t.finish()
     for key in ("use_dns", "chain_hostnames", "use_fqdn"):
@@ -164,6 +170,24 @@ def _options(loader: Loader, data: Mapping[str, Any]) -> Options:
             raise t.error(key, "= true is not supported: the relay writes addresses, as "
                           "syslog-ng does with use-dns(no) chain-hostnames(no) use-fqdn(no)")
     return opts
+
+
+def _known_user(name: str) -> str:
+    if name:
+        try:
+            pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
+        except KeyError:
+            raise ValueError(f"no such user {name!r}") from None
+    return name
+
+
+def _known_group(name: str) -> str:
+    if name:
+        try:
+            grp.getgrgid(int(name)) if name.isdigit() else grp.getgrnam(name)
+        except KeyError:
+            raise ValueError(f"no such group {name!r}") from None
+    return name
 
 
 def _name(t: Table) -> str:

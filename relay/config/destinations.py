@@ -44,6 +44,12 @@ def _positive(value: int) -> int:
     return value
 
 
+def _when_full(value: str) -> str:
+    if value not in ("block", "drop"):
+        raise ValueError(f'must be "block" or "drop", not {value!r}')
+    return value
+
+
 def _subscribers_listen(value: Listen) -> Listen:
     if value.scheme not in ("tcp", "unix-stream"):
         raise ValueError("subscribers listen on tcp:// or unix-stream://")
@@ -78,12 +84,17 @@ class QueuedConfig(BufferedConfig):
     """A destination whose queue past queue_bytes pauses the stream sources."""
 
     queue_bytes: int = option(16 * 1024 * 1024, read="size")
+    # past queue_bytes: "block" pauses the stream sources, "drop" drops and counts
+    when_full: str = option("block", check=_when_full)
 
 
 @dataclass(frozen=True, kw_only=True)
 class FileConfig(QueuedConfig):
     path: str
     rotate: RotateConfig | None = None
+    file_mode: int = option(0o640, read="mode")
+    create_dirs: bool = False
+    dir_mode: int = option(0o750, read="mode")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,12 +126,6 @@ def _nats_servers(value: tuple[str, ...]) -> tuple[str, ...]:
         raise ValueError("must name at least one server, as in [\"nats://127.0.0.1:4222\"]")
     for url in value:
         check_nats_url(url)
-    return value
-
-
-def _when_full(value: str) -> str:
-    if value not in ("block", "drop"):
-        raise ValueError(f'must be "block" or "drop", not {value!r}')
     return value
 
 

@@ -16,12 +16,13 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from relay.config.values import parse_listen, parse_size
+from relay.config.values import parse_listen, parse_mode, parse_size
 from relay.errors import ConfigError
 
 T = TypeVar("T")
-_READERS: dict[str, Callable[[Any], Any]] = {"size": parse_size, "listen": parse_listen}
-_RAW: dict[str, tuple[type, ...]] = {"size": (int, str), "listen": (str,)}
+_READERS: dict[str, Callable[[Any], Any]] = {"size": parse_size, "listen": parse_listen,
+                                             "mode": parse_mode}
+_RAW: dict[str, tuple[type, ...]] = {"size": (int, str), "listen": (str,), "mode": (int, str)}
 
 
 def option(default: Any = dataclasses.MISSING, *, read: str = "",

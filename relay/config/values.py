@@ -54,6 +54,18 @@ def parse_size(value: object) -> int:
     raise ValueError(f"expected a size such as 100MiB, not {value!r}")
 
 
+def parse_mode(value: object) -> int:
+    """A permission mode: an octal string such as "0640" (or "0o640"), or a TOML integer
+    written 0o640.  A decimal 640 is refused: it is 0o1200, surely not what was meant."""
+    mode = value
+    if isinstance(value, str):
+        text = value.strip().lower().removeprefix("0o")
+        mode = int(text, 8) if text and all(c in "01234567" for c in text) else None
+    if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777:
+        raise ValueError(f'expected an octal mode such as "0640" (or 0o640), not {value!r}')
+    return mode
+
+
 def parse_listen(value: str) -> Listen:
     """udp://HOST:PORT, tcp://, tls://, unix-dgram:///path, unix-stream:///path, stdin://."""
     if "://" not in value:

@@ -32,7 +32,7 @@ class Destination(Generic[C]):
         self.flow = flow
         # what filter(NAME) names in a filter a destination compiles (subscribers)
         self.named_filters: Mapping[str, Filter] = named_filters or {}
-        self.written = 0  # messages handed on
+        self.written = 0  # messages delivered (for a writer: whose last byte was written)
         self.dropped = 0  # messages lost on purpose (bounded buffers), counted
         self.seqnum = 0  # syslog-ng's writer sequence: stepped for local messages only
 
@@ -50,6 +50,14 @@ class Destination(Generic[C]):
     async def start(self) -> list[str]:
         """Open what must be opened; return the addresses listened on, if any."""
         return []
+
+    def created_paths(self) -> list[str]:
+        """The files and directories start created (handed to the user the relay becomes)."""
+        return []
+
+    def started(self) -> None:
+        """Every destination and source has started and privileges are dropped: start
+        what runs on its own (a program destination's command)."""
 
     async def stop(self) -> None:
         """Flush everything and close."""
@@ -100,12 +108,14 @@ class BufferedDestination(Destination[B]):
             self._timer = None
         if not self._buf:
             return
-        self.written += len(self._buf)
+        lines = len(self._buf)
         data = b"".join(self._buf)
         self._buf.clear()
-        self.write(data)
+        self.write(data, lines)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, lines: int) -> None:
+        """Write DATA, which holds LINES messages; count them in ``written`` once their
+        bytes reached the kernel, or in ``dropped``."""
         raise NotImplementedError
 
     def queued(self) -> int:

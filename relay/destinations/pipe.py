@@ -23,14 +23,6 @@ from relay.flow import FlowControl
 RETRY = 0.2  # seconds between attempts to open a FIFO that has no reader
 
 
-class _PipeProtocol(asyncio.BaseProtocol):
-    def __init__(self, owner: PipeDestination):
-        self.owner = owner
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.owner.reader_gone(exc)
-
-
 class PipeDestination(TransportDestination[PipeConfig]):
     def __init__(self, config: PipeConfig, render: Render, flow: FlowControl,
                  named_filters: Mapping[str, Filter] | None = None):
@@ -61,11 +53,8 @@ class PipeDestination(TransportDestination[PipeConfig]):
                 log.warning("destination %s: %s: %s", self.name, self.config.path, exc.strerror)
             self._schedule_retry()
             return
-        loop = asyncio.get_running_loop()
-        pipe = os.fdopen(fd, "wb", buffering=0)
-        transport, _ = await loop.connect_write_pipe(lambda: _PipeProtocol(self), pipe)
         log.info("destination %s: a reader opened %s", self.name, self.config.path)
-        self.connected(transport)
+        self.connected(fd)
 
     def _schedule_retry(self) -> None:
         if self._loop is not None and self._retry is None and not self._stopping:
@@ -73,7 +62,6 @@ class PipeDestination(TransportDestination[PipeConfig]):
                 RETRY, lambda: self._loop.create_task(self._open()))  # type: ignore[union-attr]
 
     def reader_gone(self, exc: Exception | None) -> None:
-        self.transport = None
         if not self._stopping:
             log.warning("destination %s: the reader of %s went away; holding lines back",
                         self.name, self.config.path)
@@ -86,6 +74,3 @@ class PipeDestination(TransportDestination[PipeConfig]):
         if self._retry is not None:
             self._retry.cancel()
         await super()._shut()
-        if self.queue.size:
-            log.warning("destination %s: %d bytes never found a reader", self.name,
-                        self.queue.size)

@@ -2,13 +2,16 @@
 
 The command runs under ``/bin/sh -c``.  When it exits the relay logs why and starts it
 again after a backoff (0.5 s doubling to 30 s, reset once it has run for a while);
-lines wait meanwhile (see TransportDestination).  At shutdown its stdin is closed and
-the relay waits a short while for it to exit, then terminates it.
+lines wait meanwhile (see TransportDestination).  Its stdin is a pipe whose write end
+the relay writes without blocking.  At shutdown its stdin is closed and the relay waits
+a short while for it to exit, then terminates it.  The first program starts once the
+relay runs (``started``): after privileges were dropped, so it runs as the relay's user.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Mapping
 
@@ -31,16 +34,22 @@ class ProgramDestination(TransportDestination[ProgramConfig]):
         self._watch: asyncio.Task[None] | None = None
         self.restarts = 0
 
-    async def start(self) -> list[str]:
-        await super().start()
-        self._watch = asyncio.get_running_loop().create_task(self._supervise())
-        return []
+    def started(self) -> None:
+        if self._watch is None and self._loop is not None:
+            self._watch = self._loop.create_task(self._supervise())
 
     async def _spawn(self) -> asyncio.subprocess.Process:
-        proc = await asyncio.create_subprocess_exec(
-            "/bin/sh", "-c", self.config.command, stdin=asyncio.subprocess.PIPE)
-        assert proc.stdin is not None
-        self.connected(proc.stdin.transport)  # type: ignore[arg-type]
+        read_end, write_end = os.pipe()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                "/bin/sh", "-c", self.config.command, stdin=read_end)
+        except BaseException:
+            os.close(write_end)
+            raise
+        finally:
+            os.close(read_end)
+        os.set_blocking(write_end, False)
+        self.connected(write_end)
         return proc
 
     async def _supervise(self) -> None:
@@ -55,7 +64,7 @@ class ProgramDestination(TransportDestination[ProgramConfig]):
             else:
                 started = loop.time()
                 code = await self._proc.wait()
-                self.transport = None
+                self._disconnect(None)  # what it did not read waits for the next one
                 if self._stopping:
                     return
                 why = (f"killed by signal {-code}" if code < 0 else f"exited with status {code}")
@@ -69,9 +78,8 @@ class ProgramDestination(TransportDestination[ProgramConfig]):
 
     async def _shut(self) -> None:
         proc = self._proc
+        self._disconnect(None)  # its stdin ends
         if proc is not None and proc.returncode is None:
-            if proc.stdin is not None:
-                proc.stdin.close()
             try:
                 await asyncio.wait_for(proc.wait(), EXIT_WAIT)
             except TimeoutError:

@@ -10,7 +10,7 @@ from relay.destinations.base import BufferedDestination, log
 
 
 class StdoutDestination(BufferedDestination[StdoutConfig]):
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, lines: int) -> None:
         fd = sys.stdout.fileno()
         view = memoryview(data)
         try:
@@ -18,7 +18,10 @@ class StdoutDestination(BufferedDestination[StdoutConfig]):
                 n = os.write(fd, view)
                 view = view[n:]
         except BlockingIOError:
-            self.dropped += 1
+            self.dropped += lines
             log.warning("destination %s: stdout would block; output dropped", self.name)
+            return
         except BrokenPipeError:
-            self.dropped += 1
+            self.dropped += lines
+            return
+        self.written += lines
