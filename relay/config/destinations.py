@@ -42,8 +42,8 @@ def _positive(value: int) -> int:
 
 
 def _subscribers_listen(value: Listen) -> Listen:
-    if value.scheme not in ("tcp", "unix-stream"):
-        raise ValueError("subscribers listen on tcp:// or unix-stream://")
+    if value.scheme not in ("tcp", "tls", "unix-stream"):
+        raise ValueError("subscribers listen on tcp://, tls:// or unix-stream://")
     return value
 
 
@@ -105,6 +105,10 @@ class SubscribersConfig(DestinationConfig):
     stall_timeout: float = 30.0
     max_clients: int = 256
     allow: tuple[str, ...] = option((), check=check_cidrs)
+    # a tls:// listener: its certificate and key; with tls_ca, clients need a certificate
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_ca: str = ""
 
 
 #: destination type -> its config
@@ -143,5 +147,12 @@ def read_destination(t: Table) -> DestinationConfig:
             continue
         raise t.error(key, f"does not apply to a {kind} destination "
                       f"(only to {' or '.join(owners)})")
-    return read_table(t, cls, required=f"is required for a {kind} destination",
-                      name=name, type=kind)
+    config = read_table(t, cls, required=f"is required for a {kind} destination",
+                        name=name, type=kind)
+    if isinstance(config, SubscribersConfig):
+        tls = config.listen.scheme == "tls"
+        if tls and not (config.tls_cert and config.tls_key):
+            raise t.error("tls_cert", "and tls_key are required to listen on tls://")
+        if not tls and (config.tls_cert or config.tls_key or config.tls_ca):
+            raise t.error("tls_cert", "only applies to subscribers that listen on tls://")
+    return config
