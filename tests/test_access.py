@@ -144,3 +144,28 @@ def test_filter_lines_split_across_reads_and_a_long_line_with_its_newline() -> N
     assert sub.filter is None and not transport.closed  # the empty line cleared it
     sub.data_received(b"x" * (MAX_FILTER_LINE + 1) + b"\n")
     assert transport.closed
+
+
+def test_a_filter_from_the_network_reads_no_file_and_no_environment(tmp_path: object) -> None:
+    from relay.errors import FilterError
+    from relay.filter import compile_filter
+
+    listed = f"{tmp_path}/names"
+    with open(listed, "w") as f:
+        f.write("root\n")
+    trusted = f'in-list("{listed}", value("PROGRAM"))'
+    compile_filter(trusted)  # a config's filter may read a file
+    for expr in (trusted, '"$(env HOME)" ne ""', '"$(if (\\"$(env HOME)\\" ne \\"\\") a b)" eq a',
+                 'message("x") or "$(echo $(env PATH))" eq ""'):
+        with pytest.raises(FilterError, match="not allowed in a filter from the network"):
+            compile_filter(expr, untrusted=True)
+    # found by the fuzzer (tests/fuzz/fuzz_filter.py): a NUL in the file name
+    with pytest.raises(FilterError, match="cannot read in-list file"):
+        compile_filter('in-list("a\x00b", value("PROGRAM"))')
+
+
+def test_a_subscriber_cannot_read_files_with_its_filter() -> None:
+    sub, transport = _subscriber()
+    sub.data_received(b'in-list("/etc/passwd", value("PROGRAM"))\n')  # type: ignore[attr-defined]
+    assert transport.written.startswith(b"error: ") and b"not allowed" in transport.written
+    assert sub.filter is None  # type: ignore[attr-defined]

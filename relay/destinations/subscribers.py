@@ -103,7 +103,8 @@ class Subscriber(asyncio.Protocol):
         try:
             from relay.filter import compile_filter
 
-            self.filter = compile_filter(expr, filters=self.owner.named_filters)
+            self.filter = compile_filter(expr, filters=self.owner.named_filters,
+                                         untrusted=True)
         except Exception as exc:  # a bad expression must never drop the connection
             self.reply(f"error: {exc}\n".encode())
             return
