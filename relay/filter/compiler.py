@@ -322,8 +322,6 @@ class _Parser(TokenStream):
             wanted = read_in_list(path_tok.text)
         except OSError as e:
             raise self.fail(f"cannot read in-list file: {e.strerror}", path_tok) from None
-        except ValueError as e:  # a NUL in the name
-            raise self.fail(f"cannot read in-list file: {e}", path_tok) from None
         name = value_tok.text.lstrip("$") if value_tok.text.startswith("$") else value_tok.text
         get = resolve(name)
         return lambda msg: get(msg) in wanted
@@ -378,9 +376,8 @@ def compile_filter(
 ) -> Callable[[LogMessage], bool]:
     """Compile a syslog-ng filter expression; raises FilterError saying where and what.
 
-    ``filters`` resolves ``filter(NAME)`` references.  ``untrusted``: the expression came
-    from the network (a subscriber): what would read the relay's files or environment
-    (in-list(), $(env)) is a FilterError.
+    ``filters`` resolves ``filter(NAME)`` references.  ``untrusted`` (an expression from
+    the network) refuses what reads the relay's files or environment: in-list(), $(env).
     """
     try:
         return _Parser(expr, filters or {}, untrusted=untrusted).parse()

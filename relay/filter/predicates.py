@@ -7,6 +7,7 @@ combinators fold away, so ``level(emerg..debug) and x`` costs what ``x`` costs.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Callable
 
@@ -116,8 +117,9 @@ def program_pid_message(msg: LogMessage) -> str:
 
 
 def read_in_list(path: str) -> frozenset[str]:
-    """The lines of an in-list() file, as syslog-ng reads them; raises OSError (and
-    ValueError for a name with a NUL in it)."""
+    """The lines of an in-list() file, as syslog-ng reads them; raises OSError."""
+    if "\0" in path:  # open() would raise ValueError
+        raise OSError(errno.EINVAL, "the file name holds a NUL")
     with open(path, "rb") as f:
         # fgets, then the last character of each line is dropped
         lines = {ln[:-1] for ln in f.read().splitlines(keepends=True) if ln[:-1]}
