@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test bench lint fuzz clean
 
 install: $(STAMP)
 
@@ -22,10 +22,19 @@ test: install
 bench: install
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
+# each harness in tests/fuzz/ for FUZZ_SECONDS; corpus and crashes go to .fuzz/
+FUZZ_SECONDS ?= 60
+fuzz: install
+	$(BIN)/pip install --quiet -e '.[fuzz]'
+	@set -e; for harness in tests/fuzz/fuzz_*.py; do \
+	  echo "== $$harness ($(FUZZ_SECONDS) s)"; \
+	  $(BIN)/python $$harness -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_ARGS); \
+	done
+
 lint: install
 	$(BIN)/pip install --quiet ruff mypy
 	$(BIN)/ruff check relay tests benchmarks
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info .fuzz

@@ -70,10 +70,17 @@ class StreamFramer:
             if not frame:
                 continue
             if len(frame) > limit:
-                # a line longer than a frame becomes several frames: nothing is lost
+                # a line longer than a frame becomes several frames: nothing is lost.  Each
+                # is a message of its own, its trailing CRs dropped (syslog-ng's
+                # remove_trailing_newline runs on every message it cuts): so the frames do
+                # not depend on where the reads ended
                 self.truncated += 1
                 for i in range(0, len(frame), limit):
-                    append(frame[i:i + limit])
+                    piece = frame[i:i + limit]
+                    if piece[-1:] == b"\r":
+                        piece = piece.rstrip(b"\r")
+                    if piece:
+                        append(piece)
                 continue
             append(frame)
         return frames

@@ -132,6 +132,10 @@ class Relay:
         log.info("SIGHUP: reopening files")
         for dest in self.destinations.values():
             dest.reopen()
+        for listener in self.listeners.values():  # a TLS source reads its cert and key again
+            reload_tls = getattr(listener, "reload_tls", None)
+            if reload_tls is not None:
+                reload_tls()
 
     def hangup(self) -> None:
         """SIGHUP: reopen the files, then reload the config (in a task).  systemd
@@ -304,8 +308,11 @@ async def serve(config: Config, *, ready: Callable[[list[str]], None] | None = N
             loop.remove_signal_handler(sig)
         await relay.stop()
     for name, r in relay.sources.items():
-        log.info("source %s: %d received, %d errors, %d truncated, %d dropped by the kernel",
-                 name, r.received, r.errors, r.truncated, r.dropped)
+        refused = r.denied + r.over_limit + r.tls_refused
+        log.info("source %s: %d received, %d errors, %d truncated, %d dropped by the kernel, "
+                 "%d refused (%d not in allow, %d over max_connections, %d TLS), %d closed idle",
+                 name, r.received, r.errors, r.truncated, r.dropped - refused, refused,
+                 r.denied, r.over_limit, r.tls_refused, r.idle_closed)
     for name, d in relay.destinations.items():
         log.info("destination %s: %d written, %d dropped", name, d.written, d.dropped)
     return 0

@@ -142,19 +142,25 @@ def _join_bytes(parts: list[str | StrPart],
     return lambda msg: _to_bytes(render_str(msg))
 
 
+#: functions a template from the network may not use: they read the relay's environment
+UNTRUSTED_REFUSED = frozenset({"env"})
+
+
 def compile_template(
-    text: str, *, escapes: bool = True, filter_compiler: FilterCompiler | None = None
+    text: str, *, escapes: bool = True, filter_compiler: FilterCompiler | None = None,
+    untrusted: bool = False,
 ) -> Template:
     """Compile a template; a mistake is a ``TemplateError`` that says where.
 
     ``escapes=False`` takes ``text`` as already unescaped (syslog-ng's template text
     proper, e.g. a ``--pair`` value), so backslashes stay literal.  ``filter_compiler``
     compiles the conditions of ``$(if)`` and ``$(grep)``; without one, a template that
-    uses them is a ``TemplateError``.
+    uses them is a ``TemplateError``.  ``untrusted`` (a template inside a subscriber's
+    filter) refuses the functions of UNTRUSTED_REFUSED, at any depth.
     """
     if escapes:
         text = unescape_config_string(text)
-    return _Compiler(text, filter_compiler).compile()
+    return _Compiler(text, filter_compiler, untrusted).compile()
 
 
 def _value_part(name: str, default: str | None) -> StrPart:
@@ -175,9 +181,11 @@ def _value_part(name: str, default: str | None) -> StrPart:
 
 
 class _Compiler:
-    def __init__(self, text: str, filter_compiler: FilterCompiler | None) -> None:
+    def __init__(self, text: str, filter_compiler: FilterCompiler | None,
+                 untrusted: bool = False) -> None:
         self.text = text
         self.filter_compiler = filter_compiler
+        self.untrusted = untrusted
         # nested templates (function arguments, --pair values) compile with the same
         # filter compiler, so a condition may sit at any depth
         self.context = CompileContext(self.compile_nested, filter_compiler)
@@ -195,7 +203,8 @@ class _Compiler:
         return self.compile_nested_template(text).render_str
 
     def compile_nested_template(self, text: str) -> Template:
-        return compile_template(text, escapes=False, filter_compiler=self.filter_compiler)
+        return compile_template(text, escapes=False, filter_compiler=self.filter_compiler,
+                                untrusted=self.untrusted)
 
     def compile(self) -> Template:
         text = self.text
@@ -300,6 +309,8 @@ class _Compiler:
             self.literal = []
             return
         name = argv[0]
+        if self.untrusted and name.replace("_", "-") in UNTRUSTED_REFUSED:
+            raise self.error(f"$({name}) is not allowed in a filter from the network", start)
         if name.replace("_", "-") not in _FUNCTIONS:
             try:
                 part = compile_function(argv, self.context)

@@ -83,3 +83,14 @@ def test_long_line_ends_at_a_nul() -> None:
     framer = StreamFramer(max_size=8)
     assert framer.feed(b"<13>" + b"y" * 10) == [b"<13>yyyy"]
     assert framer.feed(b"yyy\x00<13>ok\n") == [b"yyyyyyyy", b"y", b"<13>ok"]
+
+
+def test_a_long_line_with_crs_frames_the_same_in_any_reads() -> None:
+    # found by the fuzzer (tests/fuzz/fuzz_framing.py): a cut frame lost or kept its
+    # trailing CRs depending on where a read ended.  Each cut frame drops them, as each
+    # message syslog-ng cuts at log-msg-size() does.
+    data = b" 55555555" + b"\r" * 64 + b"5" * 34
+    whole = feed_all(StreamFramer(16), [data])
+    assert whole == [b" 55555555", b"\r" * 9 + b"5" * 7, b"5" * 16, b"5" * 11]
+    assert feed_all(StreamFramer(16), [data[:73], data[73:76], data[76:]]) == whole
+    assert feed_all(StreamFramer(16), [data[i:i + 1] for i in range(len(data))]) == whole

@@ -35,7 +35,14 @@ from relay.config.metrics import MetricsConfig, read_metrics
 from relay.config.nats import NatsSourceConfig, read_nats_source
 from relay.config.reader import Loader, Table
 from relay.config.rewrites import RewriteConfig, read_rewrite
-from relay.config.values import SOURCE_SCHEMES, Listen, check_name, parse_listen, parse_size
+from relay.config.values import (
+    SOURCE_SCHEMES,
+    Listen,
+    check_cidrs,
+    check_name,
+    parse_listen,
+    parse_size,
+)
 from relay.errors import ConfigError
 from relay.facts.names import PROTOCOLS
 
@@ -73,6 +80,19 @@ class SourceConfig:
     tls_key: str = ""
     tls_ca: str = ""
     nats: NatsSourceConfig | None = None  # for a nats:// source: its stream and consumer
+    #: whether a tls:// source asks for client certificates: "required", "optional" (one
+    #: that is presented must verify) or "none"; "required" when tls_ca is set
+    tls_verify: str = "none"
+    #: the networks peers may come from (tcp, tls, udp); empty: from anywhere
+    allow: tuple[str, ...] = ()
+    #: stream sources: connections at once (syslog-ng's max-connections)
+    max_connections: int = 1000
+    #: stream sources: seconds a connection may stay silent before it is closed; 0: never
+    idle_timeout: float = 0.0
+
+
+TLS_VERIFY = ("required", "optional", "none")
+STREAM_SCHEMES = ("tcp", "tls", "unix-stream")
 
 
 @dataclass(frozen=True)
@@ -214,8 +234,39 @@ def _source(t: Table, options: Options) -> SourceConfig:
     if listen.scheme not in ("tls", "nats") and (cert or key or ca):
         raise t.error("tls_cert", "only applies to a tls:// or nats:// source")
     nats = read_nats_source(t, listen, (ca, cert, key)) if listen.scheme == "nats" else None
+    verify = t.get("tls_verify", str, "required" if ca and listen.scheme == "tls" else "none")
+    if verify not in TLS_VERIFY:
+        raise t.error("tls_verify", f"must be one of {', '.join(TLS_VERIFY)}, not {verify!r}")
+    if "tls_verify" in t.data and listen.scheme != "tls":
+        raise t.error("tls_verify", "only applies to a tls:// source")
+    if verify != "none" and not ca:
+        raise t.error("tls_verify", f"= {verify!r} needs tls_ca, the CA that client "
+                      "certificates are checked against")
+    allow = _allow(t, listen)
+    limits = _stream_limits(t, listen)
     t.finish()
-    return SourceConfig(name, listen, protocol, size, rcvbuf, cert, key, ca, nats)
+    return SourceConfig(name, listen, protocol, size, rcvbuf, cert, key, ca, nats,
+                        tls_verify=verify, allow=allow, **limits)
+
+
+def _allow(t: Table, listen: Listen) -> tuple[str, ...]:
+    allow = t.names("allow", ())
+    if allow and listen.scheme not in ("tcp", "tls", "udp"):
+        raise t.error("allow", "only applies to tcp://, tls:// and udp:// sources")
+    return t.convert("allow", check_cidrs, allow)
+
+
+def _stream_limits(t: Table, listen: Listen) -> dict[str, Any]:
+    for key in ("max_connections", "idle_timeout"):
+        if key in t.data and listen.scheme not in STREAM_SCHEMES:
+            raise t.error(key, "only applies to stream sources (tcp://, tls://, unix-stream://)")
+    most = t.get("max_connections", int, 1000)
+    if most < 1:
+        raise t.error("max_connections", "must be at least 1")
+    idle = float(t.get("idle_timeout", (int, float), 0.0))
+    if idle < 0:
+        raise t.error("idle_timeout", "cannot be negative (0 turns it off)")
+    return {"max_connections": most, "idle_timeout": idle}
 
 
 def _filter(t: Table) -> FilterConfig:

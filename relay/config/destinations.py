@@ -51,8 +51,8 @@ def _when_full(value: str) -> str:
 
 
 def _subscribers_listen(value: Listen) -> Listen:
-    if value.scheme not in ("tcp", "unix-stream"):
-        raise ValueError("subscribers listen on tcp:// or unix-stream://")
+    if value.scheme not in ("tcp", "tls", "unix-stream"):
+        raise ValueError("subscribers listen on tcp://, tls:// or unix-stream://")
     return value
 
 
@@ -119,6 +119,10 @@ class SubscribersConfig(DestinationConfig):
     stall_timeout: float = 30.0
     max_clients: int = 256
     allow: tuple[str, ...] = option((), check=check_cidrs)
+    # a tls:// listener: its certificate and key; with tls_ca, clients need a certificate
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_ca: str = ""
 
 
 def _nats_servers(value: tuple[str, ...]) -> tuple[str, ...]:
@@ -230,4 +234,10 @@ def read_destination(t: Table) -> DestinationConfig:
     if isinstance(config, WebConfig) and bool(config.tls_cert) != bool(config.tls_key):
         raise t.error("tls_key" if config.tls_cert else "tls_cert",
                       "is required too: HTTPS takes tls_cert and tls_key together")
+    if isinstance(config, SubscribersConfig):
+        tls = config.listen.scheme == "tls"
+        if tls and not (config.tls_cert and config.tls_key):
+            raise t.error("tls_cert", "and tls_key are required to listen on tls://")
+        if not tls and (config.tls_cert or config.tls_key or config.tls_ca):
+            raise t.error("tls_cert", "only applies to subscribers that listen on tls://")
     return config

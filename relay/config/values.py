@@ -6,10 +6,11 @@ the message a ConfigError shows after the file, table and key.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from relay.facts.allow import parse_networks
 
 SOURCE_SCHEMES = ("udp", "tcp", "tls", "unix-dgram", "unix-stream", "stdin", "nats")
 
@@ -99,8 +100,7 @@ def check_name(value: str) -> str:
 
 
 def check_cidrs(value: tuple[str, ...]) -> tuple[str, ...]:
-    for cidr in value:
-        ipaddress.ip_network(cidr, strict=False)
+    parse_networks(value)
     return value
 
 

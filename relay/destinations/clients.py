@@ -8,9 +8,10 @@ client may narrow its feed with a filter in syslog-ng's language.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping
 
+from relay.facts.allow import AllowList
+from relay.filter import compile_filter
 from relay.message import LogMessage
 
 Filter = Callable[[LogMessage], bool]
@@ -19,10 +20,9 @@ Filter = Callable[[LogMessage], bool]
 def compile_client_filter(expr: str, named_filters: Mapping[str, Filter]) -> Filter:
     """A client's filter expression, compiled; FilterError (line, column) when it is bad.
 
-    filter(NAME) names the config's [[filter]] tables, as in a log path."""
-    from relay.filter import compile_filter
-
-    return compile_filter(expr, filters=named_filters)
+    filter(NAME) names the config's [[filter]] tables, as in a log path.  The expression
+    comes from the network, so it may not read files or the environment (untrusted)."""
+    return compile_filter(expr, filters=named_filters, untrusted=True)
 
 
 class Admission:
@@ -30,15 +30,14 @@ class Admission:
 
     def __init__(self, max_clients: int, allow: tuple[str, ...]):
         self.max_clients = max_clients
-        self.allow = [ipaddress.ip_network(c, strict=False) for c in allow]
+        self.allow = AllowList(allow)
         self.refused = 0
 
     def refusal(self, addr: str, connected: int) -> str | None:
         """Why a client from ADDR ("local" for a unix socket) is refused, or None."""
         if connected >= self.max_clients:
             reason: str | None = "max_clients reached"
-        elif self.allow and addr != "local" and not any(
-                ipaddress.ip_address(addr) in net for net in self.allow):
+        elif addr != "local" and not self.allow(addr):
             reason = "not in allow"
         else:
             reason = None

@@ -8,12 +8,19 @@ bad expression gets one ``error: ...`` line back and the old filter stays.
 A subscriber never exerts backpressure: each client has a bounded buffer; when it is
 full the client's messages are dropped and counted, and a client that stays full for
 ``stall_timeout`` seconds is disconnected.  So a client that never reads blocks nobody.
+
+What a client sends is only ever parsed by the filter parser, never evaluated, and a
+filter line is bounded: one longer than MAX_FILTER_LINE gets an ``error:`` line and the
+connection is closed, with no more of it buffered.  With ``listen = "tls://..."`` clients
+connect over TLS (with ``tls_ca``, only those whose certificate it signed); SIGHUP reads
+the certificate and key again for the clients that come next.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import cast
@@ -23,6 +30,7 @@ from relay.destinations.base import Destination, Filter, Render, log
 from relay.destinations.clients import Admission, ClientBuffer, compile_client_filter
 from relay.flow import FlowControl
 from relay.message import FLAG_LOCAL, LogMessage
+from relay.sources.tls import server_context
 
 MAX_FILTER_LINE = 64 * 1024
 FLUSH_AT = 64 * 1024  # bytes pending for one client that are written at once
@@ -35,7 +43,7 @@ class Subscriber(asyncio.Protocol, ClientBuffer):
         self.transport: asyncio.Transport | None = None
         self.filter: Callable[[LogMessage], bool] | None = None
         self.sent = 0
-        self._inbuf = b""
+        self._inbuf = bytearray()  # a filter line, until its newline comes
         self.peer = ""
         self.addr = ""
 
@@ -58,14 +66,30 @@ class Subscriber(asyncio.Protocol, ClientBuffer):
         self.pending.clear()
 
     def data_received(self, data: bytes) -> None:
-        self._inbuf += data
-        if len(self._inbuf) > MAX_FILTER_LINE and b"\n" not in self._inbuf:
-            self.reply(b"error: filter line too long\n")
-            self._inbuf = b""
+        if self.transport is None or self.transport.is_closing():
             return
-        while b"\n" in self._inbuf:
-            line, self._inbuf = self._inbuf.split(b"\n", 1)
-            self.set_filter(line.decode("utf-8", "replace").strip())
+        buf = self._inbuf
+        scan = len(buf)  # what is already buffered holds no newline
+        buf += data
+        start = 0
+        while (end := buf.find(b"\n", scan)) >= 0:
+            if end - start > MAX_FILTER_LINE:
+                self.too_long()
+                return
+            self.set_filter(buf[start:end].decode("utf-8", "replace").strip())
+            start = scan = end + 1
+        if len(buf) - start > MAX_FILTER_LINE:
+            self.too_long()
+            return
+        del buf[:start]
+
+    def too_long(self) -> None:
+        self._inbuf.clear()
+        log.warning("destination %s: closing subscriber %s: a filter line is longer than "
+                    "%d bytes", self.owner.name, self.peer, MAX_FILTER_LINE)
+        self.reply(b"error: filter line longer than %d bytes\n" % MAX_FILTER_LINE)
+        if self.transport is not None:
+            self.transport.close()
 
     def set_filter(self, expr: str) -> None:
         if not expr:
@@ -112,6 +136,7 @@ class SubscribersDestination(Destination[SubscribersConfig]):
         self.buffer_bytes = config.buffer_bytes
         self.admission = Admission(config.max_clients, config.allow)
         self.server: asyncio.AbstractServer | None = None
+        self.tls: ssl.SSLContext | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reaper: asyncio.TimerHandle | None = None
         self.disconnected_stalled = 0
@@ -124,14 +149,36 @@ class SubscribersDestination(Destination[SubscribersConfig]):
             self.server = await loop.create_unix_server(lambda: Subscriber(self), listen.path)
             addresses = [str(listen)]
         else:
+            if listen.scheme == "tls":
+                self.tls = self._tls_context()
             self.server = await loop.create_server(lambda: Subscriber(self), listen.host,
-                                                   listen.port, reuse_address=True)
+                                                   listen.port, reuse_address=True,
+                                                   ssl=self.tls)
             addresses = []
             for sock in self.server.sockets:
                 host, port = sock.getsockname()[:2]
-                addresses.append(f"tcp://{host}:{port}")
+                addresses.append(f"{listen.scheme}://{host}:{port}")
         self._reaper = loop.call_later(1.0, self._reap)
         return addresses
+
+    def _tls_context(self) -> ssl.SSLContext:
+        c = self.config
+        return server_context(c.tls_cert, c.tls_key, c.tls_ca,
+                              "required" if c.tls_ca else "none")
+
+    def reopen(self) -> None:
+        """SIGHUP: read the TLS certificate and key again (checked first in a new
+        context, so that a bad file leaves the old ones in use)."""
+        if self.tls is None:
+            return
+        try:
+            self._tls_context()
+            self.tls.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            log.error("destination %s: cannot reload the TLS certificate, keeping the old "
+                      "one: %s", self.name, exc)
+            return
+        log.info("destination %s: TLS certificate reloaded", self.name)
 
     def admit(self, client: Subscriber) -> bool:
         reason = self.admission.refusal(client.addr, len(self.clients))

@@ -7,5 +7,6 @@ Every other layer may import these modules; they import nothing else of the rela
   hints, protocols and defaults;
 - ``relay.facts.cnum``: numbers and addresses read as C reads them (strtol, atoi, strtod,
   inet_aton);
-- ``relay.facts.goption``: command-line style options read as GLib's GOption reads them.
+- ``relay.facts.goption``: command-line style options read as GLib's GOption reads them;
+- ``relay.facts.allow``: allow lists of CIDR networks, for the listeners.
 """

@@ -63,20 +63,23 @@ _ATOM_FIELDS = {"program": "PROGRAM", "host": "HOST", "message": "MESSAGE", "sou
 
 class _Parser(TokenStream):
     """One expression's parse; ``pure`` parses without effects outside it (no tag is
-    numbered, no in-list file read, a filter(NAME) is never), for ``stores_matches``."""
+    numbered, no in-list file read, a filter(NAME) is never), for ``stores_matches``;
+    ``untrusted`` (a subscriber's filter) refuses what reads the relay's files or
+    environment: in-list() and, in its templates, $(env)."""
 
-    def __init__(self, text: str, filters: Mapping[str, Predicate], *, pure: bool = False
-                 ) -> None:
+    def __init__(self, text: str, filters: Mapping[str, Predicate], *, pure: bool = False,
+                 untrusted: bool = False) -> None:
         super().__init__(lexer.tokenize(text))
         self.filters = filters
         self.pure = pure
+        self.untrusted = untrusted
         #: whether a matcher of the expression (or of a filter in its templates) stores
         self.stores_matches = False
 
     def nested_filter(self, expr: str) -> Predicate:
         """A filter inside one of the expression's templates ($(if), $(grep)): compiled
         as ``compile_filter(expr)`` compiles it, and what it stores counts as ours."""
-        nested = _Parser(expr, {}, pure=self.pure)
+        nested = _Parser(expr, {}, pure=self.pure, untrusted=self.untrusted)
         fn = nested.parse()
         self.stores_matches |= nested.stores_matches
         return fn
@@ -310,6 +313,9 @@ class _Parser(TokenStream):
         else:
             value_tok = self.string("a name-value pair name")
         self.expect(")")
+        if self.untrusted:
+            raise self.fail("in-list() reads a file: not allowed in a filter from the network",
+                            path_tok)
         if self.pure:
             return never
         try:
@@ -344,7 +350,8 @@ class _Parser(TokenStream):
                 raise self.fail(f'unknown type hint "{text_tok.text}"', text_tok)
             text_tok = inner
         try:
-            render = filter_template(text_tok.text, self.nested_filter)
+            render = filter_template(text_tok.text, self.nested_filter,
+                                     untrusted=self.untrusted)
         except TemplateError as e:
             raise self.fail(f"bad template: {e}", text_tok) from None
         literal = "$" not in text_tok.text
@@ -365,13 +372,15 @@ def compile_filter(
     *,
     filters: Mapping[str, Callable[[LogMessage], bool]] | None = None,
     name: str = "",
+    untrusted: bool = False,
 ) -> Callable[[LogMessage], bool]:
     """Compile a syslog-ng filter expression; raises FilterError saying where and what.
 
-    ``filters`` resolves ``filter(NAME)`` references.
+    ``filters`` resolves ``filter(NAME)`` references.  ``untrusted`` (an expression from
+    the network) refuses what reads the relay's files or environment: in-list(), $(env).
     """
     try:
-        return _Parser(expr, filters or {}).parse()
+        return _Parser(expr, filters or {}, untrusted=untrusted).parse()
     except FilterError as e:
         if name:
             raise FilterError(f"filter {name}: {e}") from None

@@ -7,6 +7,7 @@ combinators fold away, so ``level(emerg..debug) and x`` costs what ``x`` costs.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Callable
 
@@ -68,11 +69,13 @@ def filter_value(name: str) -> Callable[[LogMessage], str]:
 _SEQNUM = re.compile(r"\$(?:SEQNUM\b|\{SEQNUM[}:])")
 
 
-def filter_template(text: str, filter_compiler: FilterCompiler) -> Callable[[LogMessage], str]:
+def filter_template(text: str, filter_compiler: FilterCompiler, *, untrusted: bool = False
+                    ) -> Callable[[LogMessage], str]:
     """A template as a filter renders it: syslog-ng evaluates filters without a sequence
     number, so $SEQNUM is empty there (it is the destination writer's counter).  Its
     conditions ($(if), $(grep)) are filters themselves, compiled by ``filter_compiler``."""
-    render = compile_template(text, escapes=False, filter_compiler=filter_compiler).render_str
+    render = compile_template(text, escapes=False, filter_compiler=filter_compiler,
+                              untrusted=untrusted).render_str
     if not _SEQNUM.search(text):
         return render
 
@@ -115,6 +118,8 @@ def program_pid_message(msg: LogMessage) -> str:
 
 def read_in_list(path: str) -> frozenset[str]:
     """The lines of an in-list() file, as syslog-ng reads them; raises OSError."""
+    if "\0" in path:  # open() would raise ValueError
+        raise OSError(errno.EINVAL, "the file name holds a NUL")
     with open(path, "rb") as f:
         # fgets, then the last character of each line is dropped
         lines = {ln[:-1] for ln in f.read().splitlines(keepends=True) if ln[:-1]}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from relay.sources import nats, stdin, tcp, udp, unix
+from relay.sources import nats, stdin, tcp, tls, udp, unix
 from relay.sources.base import Listener, SourceRuntime
 
 Start = Callable[[SourceRuntime], Awaitable[Listener]]
@@ -17,7 +17,7 @@ Start = Callable[[SourceRuntime], Awaitable[Listener]]
 STARTERS: dict[str, Start] = {
     "udp": udp.start,
     "tcp": tcp.start,
-    "tls": tcp.start,
+    "tls": tls.start,
     "unix-stream": unix.start_stream,
     "unix-dgram": unix.start_dgram,
     "stdin": stdin.start,

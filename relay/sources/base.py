@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
 from relay.config import SourceConfig
+from relay.facts.allow import AllowList
 from relay.flow import FlowControl
 from relay.message import LogMessage
 from relay.parse import Parser, Peer
@@ -71,7 +72,56 @@ class SourceRuntime:
         self.received = 0
         self.errors = 0
         self.truncated = 0
-        self.dropped = 0  # datagrams the kernel dropped (UDP cannot be paused)
+        # everything this source dropped: datagrams the kernel dropped for a full buffer
+        # (UDP cannot be paused), and every peer turned away (the three counters below)
+        self.dropped = 0
+        self.denied = 0  # connections and datagrams from outside ``allow``
+        self.over_limit = 0  # connections closed at once: max_connections were open
+        self.tls_refused = 0  # TLS handshakes that failed (no or a bad client certificate)
+        self.idle_closed = 0  # connections closed after idle_timeout seconds of silence
+        self.active = 0  # connections of this source open now
+        self.allow = AllowList(config.allow)
+        self.refusals = Throttle()
+
+    def admit(self, host: str) -> bool:
+        """Whether a new connection from HOST may stay: it is in ``allow`` and fewer than
+        max_connections are open.  A refusal is counted and logged (at most once a second)."""
+        if not self.allow(host):
+            self.refuse("denied", "refusing %s: not in allow", host)
+            return False
+        if self.active >= self.config.max_connections:
+            self.refuse("over_limit", "refusing %s: max_connections (%d) are open", host,
+                        self.config.max_connections)
+            return False
+        return True
+
+    def refuse(self, counter: str, why: str, *args: object) -> None:
+        """Count a peer turned away in COUNTER (and in dropped), and log WHY."""
+        setattr(self, counter, getattr(self, counter) + 1)
+        self.dropped += 1
+        self.refusals.warn("source %s: " + why, self.name, *args)
+
+    def deliver_pairs(self, frames: Sequence[bytes], peers: Iterable[Peer],
+                      pairs: dict[str, str], drop: tuple[str, ...] = ()) -> None:
+        """deliver(), then PAIRS set on every message (and the names in DROP removed), over
+        what the sender wrote: what the transport knows of the peer (a TLS client's
+        certificate), which the sender cannot forge."""
+        recvd_ns = time.time_ns()
+        parse = self.parser.parse
+        route = self.route
+        for frame, peer in zip(frames, peers, strict=False):
+            try:
+                msg = parse(frame, peer, recvd_ns)
+                for name in drop:
+                    msg.values.pop(name, None)
+                msg.values.update(pairs)
+                route(msg)
+            except Exception:  # a bad message is counted and logged, never fatal
+                self.errors += 1
+                log.exception("source %s: failed to process a message from %s", self.name,
+                              peer.source_ip or "local")
+        self.received += len(frames)
+        self.end_batch()
 
     def deliver(self, frames: Sequence[bytes], peers: Iterable[Peer]) -> None:
         """Parse and route a batch of frames that arrived together, each from its peer
@@ -88,3 +138,24 @@ class SourceRuntime:
                               peer.source_ip or "local")
         self.received += len(frames)
         self.end_batch()
+
+
+class Throttle:
+    """A warning logged at most once a second; those held back are counted in the next."""
+
+    def __init__(self, interval: float = 1.0):
+        self.interval = interval
+        self.next_at = 0.0
+        self.held = 0
+
+    def warn(self, fmt: str, *args: object) -> None:
+        now = time.monotonic()
+        if now < self.next_at:
+            self.held += 1
+            return
+        if self.held:
+            fmt += " (and %d more not logged)"
+            args = (*args, self.held)
+        log.warning(fmt, *args)
+        self.held = 0
+        self.next_at = now + self.interval

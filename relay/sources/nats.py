@@ -21,7 +21,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
 from relay.config import NatsSourceConfig
-from relay.destinations.nats import connect, connect_options
+from relay.natsclient import connect, connect_options
 from relay.parse import Peer
 from relay.sources.base import SourceRuntime, log
 

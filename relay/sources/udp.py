@@ -2,6 +2,7 @@
 
 The socket is read in a tight loop while it has datagrams (up to a batch), and the batch
 is parsed and routed together (UdpReader says why this is not a DatagramProtocol).  A
+datagram from a sender outside ``allow`` is dropped before it is parsed.  A
 large receive buffer (SO_RCVBUFFORCE when allowed) absorbs bursts; what the kernel still
 drops for a full buffer is counted at shutdown.  A datagram longer than max_msg_size is
 cut there, like syslog-ng's log-msg-size().
@@ -19,19 +20,28 @@ from relay.sources.base import SourceRuntime, log
 BATCH = 256  # datagrams read before they are processed
 
 
-class _Peers:
-    """One Peer per sending address, kept (boundedly) so a datagram costs a dict lookup."""
+#: what _Peers knows of a sender outside ``allow``: its datagrams are dropped unread
+DENIED = Peer("", "", -1)
 
-    def __init__(self, sock: socket.socket):
+
+class _Peers:
+    """One Peer per sending address, kept (boundedly) so a datagram costs a dict lookup;
+    a sender that ``allow`` does not take is kept as DENIED."""
+
+    def __init__(self, sock: socket.socket, runtime: SourceRuntime):
         host, port = sock.getsockname()[:2]
         self.dest_ip = str(host)
         self.dest_port = int(port)
+        self.allow = runtime.allow
         self.known: dict[str, Peer] = {}
 
     def new(self, host: str) -> Peer:
         if len(self.known) > 4096:
             self.known.clear()
-        peer = self.known[host] = Peer(host, host, 17, self.dest_ip, self.dest_port)
+        if not self.allow(host):
+            peer = self.known[host] = DENIED
+        else:
+            peer = self.known[host] = Peer(host, host, 17, self.dest_ip, self.dest_port)
         return peer
 
 
@@ -49,7 +59,7 @@ class UdpReader:
     def __init__(self, runtime: SourceRuntime, sock: socket.socket):
         self.runtime = runtime
         self.sock = sock
-        self.peers = _Peers(sock)
+        self.peers = _Peers(sock, runtime)
         host, port = sock.getsockname()[:2]
         self.addresses = [f"udp://{host}:{port}"]
         self.loop = asyncio.get_running_loop()
@@ -66,8 +76,13 @@ class UdpReader:
             for _ in range(BATCH):
                 data, addr = recvfrom(size)
                 if data:  # syslog-ng ignores empty datagrams too
+                    peer = known.get(addr[0]) or self.peers.new(addr[0])
+                    if peer is DENIED:
+                        self.runtime.refuse("denied", "dropping datagrams from %s: not in "
+                                            "allow", addr[0])
+                        continue
                     frames.append(data)
-                    peers.append(known.get(addr[0]) or self.peers.new(addr[0]))
+                    peers.append(peer)
         except (BlockingIOError, InterruptedError):
             pass
         except OSError as exc:
@@ -81,8 +96,8 @@ class UdpReader:
             self.closed = True
             self.loop.remove_reader(self.sock.fileno())
             before = -1
-            while self.runtime.received != before:
-                before = self.runtime.received
+            while self.runtime.received + self.runtime.denied != before:
+                before = self.runtime.received + self.runtime.denied
                 self._readable()
             self.runtime.dropped += kernel_drops(self.sock)
             self.sock.close()
