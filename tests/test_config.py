@@ -12,7 +12,7 @@ from relay.config import (
     loads,
 )
 from relay.config.rewrites import SetRule
-from relay.destinations import DESTINATIONS
+from relay.destinations import KINDS, destination_class
 from relay.errors import ConfigError
 from relay.facts.names import DEFAULT_TEMPLATE
 
@@ -27,7 +27,9 @@ def _error(text: str) -> str:
 
 
 def test_every_destination_type_has_a_config_and_a_class() -> None:
-    assert set(DESTINATION_CONFIGS) == set(DESTINATIONS)
+    assert set(DESTINATION_CONFIGS) == set(KINDS)
+    for kind in KINDS:
+        assert destination_class(kind).__name__.lower().startswith(kind)
 
 
 def test_defaults_are_the_dataclass_defaults() -> None:

@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from relay.sources import nats, stdin, tcp, tls, udp, unix
+from relay.sources import stdin, tcp, tls, udp, unix
 from relay.sources.base import Listener, SourceRuntime
 
 Start = Callable[[SourceRuntime], Awaitable[Listener]]
+
+
+async def _start_nats(runtime: SourceRuntime) -> Listener:
+    # (imported on first use: nats-py costs a relay without NATS sources a slow start)
+    from relay.sources import nats
+
+    return await nats.start(runtime)
+
 
 #: listen scheme -> how that kind of source starts
 STARTERS: dict[str, Start] = {
@@ -21,7 +29,7 @@ STARTERS: dict[str, Start] = {
     "unix-stream": unix.start_stream,
     "unix-dgram": unix.start_dgram,
     "stdin": stdin.start,
-    "nats": nats.start,
+    "nats": _start_nats,
 }
 
 
