@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import urllib.request
 from pathlib import Path
 
 import orjson
@@ -90,14 +91,21 @@ def test_snippet_forwards_every_field_it_can(tmp_path: Path, snippet: str,
         '"tcp://127.0.0.1:5514"': '"tcp://127.0.0.1:0"',
         '"tcp://127.0.0.1:5601"': '"tcp://127.0.0.1:0"',
         '"tcp://127.0.0.1:5515"': '"tcp://127.0.0.1:0"',
+        '"127.0.0.1:9514"': '"127.0.0.1:0"',
     })
     out = os.path.join(d, "messages.json")
-    with RelayProcess(relay_conf, d, env={"TZ": "UTC"}, expect_addresses=3) as relay:
+    with RelayProcess(relay_conf, d, env={"TZ": "UTC"}, expect_addresses=4) as relay:
+        metrics = "http://{}:{}/metrics".format(*relay.address("metrics"))
+        source, destination = "", "d_json"
         if snippet == "program.conf":
             out = os.path.join(d, "program.json")
             stdin_conf = os.path.join(d, "stdin.toml")
+            port = sng._free_port(socket.SOCK_STREAM)
+            metrics = f"http://127.0.0.1:{port}/metrics"
+            source = "s_sng_program"
             with open(stdin_conf, "w") as f:
-                f.write(_text("stdin.toml", {"/var/log/relay/program.json": out}))
+                f.write(_text("stdin.toml", {"/var/log/relay/program.json": out,
+                                             '"127.0.0.1:9516"': f'"127.0.0.1:{port}"'}))
             body = _text(snippet, {"/opt/relay/bin/relay --config /etc/relay/stdin.toml":
                                    f"{sys.executable} -m relay --config {stdin_conf}"})
         else:
@@ -115,6 +123,16 @@ def test_snippet_forwards_every_field_it_can(tmp_path: Path, snippet: str,
                     s.sendto(line, ("127.0.0.1", udp))
             wait_for(lambda: len(lines_of(out)) >= len(LINES), 20,
                      f"the relay behind syslog-ng with {snippet}")
+            # the relay's own metrics name its source and destination with their counts
+            n = float(len(LINES))
+            counts = [f'relay_source_received_total{{source="{source}"}} {n}',
+                      f'relay_destination_written_total{{destination="{destination}"}} {n}']
+
+            def scraped() -> str:
+                with urllib.request.urlopen(metrics, timeout=5) as response:
+                    return str(response.read().decode())
+
+            wait_for(lambda: all(c in scraped() for c in counts), 10, f"the counts: {counts}")
             daemon.stop()
         assert relay.stop() == 0
     records = [orjson.loads(line) for line in lines_of(out)]

@@ -275,3 +275,28 @@ def test_web_config_is_checked() -> None:
                      ('path = "x"', "path")):
         with pytest.raises(ConfigError, match=key):
             loads(base + bad + "\n")
+
+
+@pytest.mark.asyncio
+async def test_the_websocket_carries_the_same_feed(relay: RelayProcess) -> None:
+    import aiohttp
+    import orjson
+
+    async with aiohttp.ClientSession() as session:
+        with Sender(relay.address("s_tcp")) as sender:
+            sender.send(30)
+            wait_for(lambda: len(written(relay)) == 30, what="30 lines through the relay")
+            lines = written(relay)
+            async with session.ws_connect(url(relay, '/ws?filter=program("beta")&since=20')
+                                          ) as ws:
+                got = [orjson.loads((await ws.receive(timeout=10)).data) for _ in range(4)]
+                assert [m["id"] for m in got[:3]] == [21, 24, 27]
+                assert [m["data"].encode() for m in got[:3]] == [lines[20], lines[23], lines[26]]
+                assert got[3]["id"] == 30
+                sender.send(3)  # 31..33: only 33 is beta
+                assert orjson.loads((await ws.receive(timeout=10)).data)["id"] == 33
+            async with session.ws_connect(url(relay, "/ws?backlog=2")) as ws:
+                got = [orjson.loads((await ws.receive(timeout=10)).data) for _ in range(2)]
+                assert [m["id"] for m in got] == [32, 33]
+            async with session.get(url(relay, "/ws?filter=program(")) as bad:
+                assert bad.status == 400

@@ -27,9 +27,10 @@ import asyncio
 import ssl
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 
+import orjson
 from aiohttp import web
 
 from relay.config import WebConfig
@@ -42,6 +43,13 @@ from relay.message import FLAG_LOCAL, LogMessage
 KEEPALIVE = 15.0  # seconds between comments on an idle stream, so proxies keep it open
 WRITE_CHUNK = 256 * 1024  # the replay is written in chunks of about this size
 PAGE = "live-tail.html"
+
+
+def ws_event(ident: int, line: bytes) -> bytes:
+    """One WebSocket text message for a rendered line: {"id": N, "data": LINE}, the line
+    without its newline (bytes that are no UTF-8 become U+FFFD: a text frame is UTF-8)."""
+    text = line.rstrip(b"\n").decode("utf-8", "replace")
+    return orjson.dumps({"id": ident, "data": text})
 
 
 def event(ident: int, line: bytes) -> bytes:
@@ -57,8 +65,9 @@ class FeedClient(ClientBuffer):
     """One /events stream: its filter, its bounded buffer, and a writer waiting for lines."""
 
     def __init__(self, peer: str, transport: asyncio.BaseTransport | None,
-                 flt: Filter | None):
+                 flt: Filter | None, encode: Callable[[int, bytes], bytes] = event):
         super().__init__()
+        self.encode = encode  # event (SSE) or ws_event (WebSocket)
         self.peer = peer
         self.transport = transport
         self.filter = flt
@@ -104,13 +113,15 @@ class WebDestination(Destination[WebConfig]):
         self.ring.append((ident, msg, data))
         if not self.clients:
             return
-        frame = b""
+        frames: dict[Callable[[int, bytes], bytes], bytes] = {}
         now = 0.0
         limit = self.config.buffer_bytes
         for client in self.clients:
             if client.filter is not None and not client.filter(msg):
                 continue
-            frame = frame or event(ident, data)
+            frame = frames.get(client.encode)
+            if frame is None:
+                frame = frames[client.encode] = client.encode(ident, data)
             if not client.offer(frame, now or (now := time.monotonic()),
                                 client.in_transport(), limit):
                 self.dropped += 1
@@ -120,7 +131,8 @@ class WebDestination(Destination[WebConfig]):
     def queued(self) -> int:
         return sum(c.pending_size + c.in_transport() for c in self.clients)
 
-    def replay(self, since: int | None, backlog: int, flt: Filter | None) -> list[bytes]:
+    def replay(self, since: int | None, backlog: int, flt: Filter | None,
+               encode: Callable[[int, bytes], bytes] = event) -> list[bytes]:
         """What a new client gets first: the lines after SINCE still in the ring (with a
         gap event for those gone), or else the last BACKLOG lines that pass FLT."""
         out: list[bytes] = []
@@ -129,16 +141,18 @@ class WebDestination(Destination[WebConfig]):
                 return out  # up to date (or ids from before a restart: nothing to replay)
             first = self.ring[0][0] if self.ring else self.last_id + 1
             if since < first - 1:
-                out.append(b"event: gap\ndata: %d\n\n" % (first - 1 - since))
+                gone = first - 1 - since
+                out.append(b"event: gap\ndata: %d\n\n" % gone if encode is event
+                           else b'{"gap":%d}' % gone)
             skip = max(0, since - first + 1)
             for ident, msg, data in list(self.ring)[skip:]:
                 if flt is None or flt(msg):
-                    out.append(event(ident, data))
+                    out.append(encode(ident, data))
             return out
         if backlog > 0:
             for ident, msg, data in reversed(self.ring):
                 if flt is None or flt(msg):
-                    out.append(event(ident, data))
+                    out.append(encode(ident, data))
                     if len(out) >= backlog:
                         break
             out.reverse()
@@ -151,6 +165,7 @@ class WebDestination(Destination[WebConfig]):
         app.router.add_get("/", self._page)
         app.router.add_get("/events", self._events)
         app.router.add_get("/check", self._check)
+        app.router.add_get("/ws", self._ws)
         self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0,
                                     handler_cancellation=True)
         await self.runner.setup()
@@ -280,6 +295,50 @@ class WebDestination(Destination[WebConfig]):
             elif lines:
                 await response.write(b"".join(lines))
                 self._count(client, len(lines))
+
+    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+        """/events over a WebSocket: one text message a line, {"id": N, "data": LINE};
+        {"gap": K} and {"dropped": K} as the SSE events say them.  ?since=N resumes."""
+        self._refuse(request)
+        flt = self._filter(request)
+        since = self._number(request, "since")
+        backlog = min(self._number(request, "backlog") or 0, self.config.ring_lines)
+        ws = web.WebSocketResponse(heartbeat=KEEPALIVE)
+        await ws.prepare(request)
+        first = self.replay(since, backlog, flt, ws_event)
+        client = FeedClient(f"{request.remote}", request.transport, flt, ws_event)
+        self.clients.add(client)
+
+        async def read() -> None:  # a close frame (or a dead peer) ends the feed
+            async for _ in ws:
+                pass
+            client.close()
+
+        reader = asyncio.get_running_loop().create_task(read())
+        try:
+            for frame in first:
+                await ws.send_str(frame.decode())
+                self._count(client, 1)
+            told = 0
+            while not client.closed and not ws.closed:
+                if not client.pending:
+                    client.wake.clear()
+                    await client.wake.wait()
+                    continue
+                for frame in client.take():
+                    await ws.send_str(frame.decode())
+                    self._count(client, 1)
+                if client.dropped != told:
+                    told = client.dropped
+                    await ws.send_str(f'{{"dropped":{told}}}')
+        except ConnectionError:
+            pass  # the client went away
+        finally:
+            self.clients.discard(client)
+            client.take()
+            reader.cancel()
+            await ws.close()
+        return ws
 
     def _count(self, client: FeedClient, lines: int) -> None:
         client.sent += lines
