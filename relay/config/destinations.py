@@ -12,7 +12,8 @@ import dataclasses
 import typing
 from dataclasses import dataclass
 
-from relay.config.metrics import split_host_port
+from relay.config.metrics import HostPort, split_host_port
+from relay.config.nats import NatsConnection
 from relay.config.reader import Table, option, read_field, read_table
 from relay.config.values import Listen, check_cidrs, check_name, check_nats_url
 from relay.errors import ConfigError
@@ -147,7 +148,7 @@ def _web_listen(value: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class NatsConfig(DestinationConfig):
+class NatsConfig(DestinationConfig, NatsConnection):
     """Publishes each message to NATS, to JetStream (acknowledged) when ``stream`` is set."""
 
     servers: tuple[str, ...] = option(("nats://127.0.0.1:4222",), check=_nats_servers)
@@ -159,18 +160,10 @@ class NatsConfig(DestinationConfig):
     queue_bytes: int = option(16 * 1024 * 1024, read="size")
     when_full: str = option("block", check=_when_full)
     stop_timeout: float = 10.0
-    reconnect_time_wait: float = 0.5
-    user: str = ""
-    password: str = ""
-    token: str = ""
-    creds: str = ""
-    tls_ca: str = ""
-    tls_cert: str = ""
-    tls_key: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
-class WebConfig(DestinationConfig):
+class WebConfig(DestinationConfig, HostPort):
     """The live feed over HTTP: Server-Sent Events, a WebSocket and a live-tail page."""
 
     listen: str = option("127.0.0.1:5516", check=_web_listen)  # HOST:PORT
@@ -181,14 +174,6 @@ class WebConfig(DestinationConfig):
     stall_timeout: float = 30.0
     max_clients: int = 256
     allow: tuple[str, ...] = option((), check=check_cidrs)
-
-    @property
-    def host(self) -> str:
-        return split_host_port(self.listen)[0]
-
-    @property
-    def port(self) -> int:
-        return split_host_port(self.listen)[1]
 
 
 #: destination type -> its config

@@ -33,9 +33,10 @@ def _host_port(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True, kw_only=True)
-class MetricsConfig:
-    listen: str = option(DEFAULT_LISTEN, check=_host_port)
+class HostPort:
+    """The host and port of a ``listen = "HOST:PORT"`` key."""
+
+    listen: str
 
     @property
     def host(self) -> str:
@@ -44,6 +45,11 @@ class MetricsConfig:
     @property
     def port(self) -> int:
         return split_host_port(self.listen)[1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsConfig(HostPort):
+    listen: str = option(DEFAULT_LISTEN, check=_host_port)
 
 
 def read_metrics(t: Table) -> MetricsConfig:

@@ -33,13 +33,9 @@ def _batch(value: int) -> int:
 
 
 @dataclass(frozen=True, kw_only=True)
-class NatsSourceConfig:
-    servers: tuple[str, ...] = option((), check=_servers)  # the listen address comes first
-    stream: str = option(check=check_name)
-    durable: str = option(check=check_name)
-    subject: str = ""  # the consumer's filter subject; "": all the stream holds
-    batch: int = option(256, check=_batch)
-    ack_wait: float = 30.0  # seconds before the server redelivers what was not acked
+class NatsConnection:
+    """How a nats destination or source connects: reconnects, auth, TLS."""
+
     reconnect_time_wait: float = 0.5
     user: str = ""
     password: str = ""
@@ -48,6 +44,16 @@ class NatsSourceConfig:
     tls_ca: str = ""
     tls_cert: str = ""
     tls_key: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NatsSourceConfig(NatsConnection):
+    servers: tuple[str, ...] = option((), check=_servers)  # the listen address comes first
+    stream: str = option(check=check_name)
+    durable: str = option(check=check_name)
+    subject: str = ""  # the consumer's filter subject; "": all the stream holds
+    batch: int = option(256, check=_batch)
+    ack_wait: float = 30.0  # seconds before the server redelivers what was not acked
 
 
 def read_nats_source(t: Table, listen: Listen, tls: tuple[str, str, str]) -> NatsSourceConfig:
