@@ -42,6 +42,7 @@ from relay.formatjson import FormatJson
 from relay.macros import MACROS, resolve
 from relay.message import LogMessage
 from relay.template_functions import CompileContext, FilterCompiler, compile_function
+from relay.template_functions._common import to_bytes
 
 StrPart = Callable[[LogMessage], str]
 
@@ -51,13 +52,6 @@ _CONFIG_ESCAPE = re.compile(
     rb"\\(?:\r?\n|x([0-9A-Fa-f]{1,2})|o([0-7]{1,3})|(.))", re.DOTALL
 )
 _SIMPLE_ESCAPES = {b"a": b"\x07", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\x0b"}
-
-
-def _to_bytes(text: str) -> bytes:
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a surrogate that does not stand for a byte
-        return text.encode("utf-8", "surrogatepass")
 
 
 def unescape_config_string(text: str) -> str:
@@ -75,7 +69,7 @@ def unescape_config_string(text: str) -> str:
             return b""
         return _SIMPLE_ESCAPES.get(char, char)
 
-    raw = _CONFIG_ESCAPE.sub(one, _to_bytes(text))
+    raw = _CONFIG_ESCAPE.sub(one, to_bytes(text))
     return raw.decode("utf-8", "surrogateescape")
 
 
@@ -126,20 +120,20 @@ def _join_bytes(parts: list[str | StrPart],
         if kinds == [False]:
             return json_func.render_bytes
         if kinds == [False, True]:
-            return json_func.renderer(_to_bytes(parts[1]))  # type: ignore[arg-type]
+            return json_func.renderer(to_bytes(parts[1]))  # type: ignore[arg-type]
         if kinds == [True, False]:
-            prefix = _to_bytes(parts[0])  # type: ignore[arg-type]
+            prefix = to_bytes(parts[0])  # type: ignore[arg-type]
             fj = json_func.render_bytes
             return lambda msg: prefix + fj(msg)
         if kinds == [True, False, True]:
-            prefix = _to_bytes(parts[0])  # type: ignore[arg-type]
-            fj = json_func.renderer(_to_bytes(parts[2]))  # type: ignore[arg-type]
+            prefix = to_bytes(parts[0])  # type: ignore[arg-type]
+            fj = json_func.renderer(to_bytes(parts[2]))  # type: ignore[arg-type]
             return lambda msg: prefix + fj(msg)
     if len(parts) == 1 and isinstance(parts[0], str):
-        constant = _to_bytes(parts[0])
+        constant = to_bytes(parts[0])
         return lambda msg: constant
     render_str = _join_str(parts)
-    return lambda msg: _to_bytes(render_str(msg))
+    return lambda msg: to_bytes(render_str(msg))
 
 
 #: functions a template from the network may not use: they read the relay's environment

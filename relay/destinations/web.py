@@ -250,11 +250,17 @@ class WebDestination(Destination[WebConfig]):
             raise web.HTTPBadRequest(text=f"{key}: cannot be negative\n")
         return number
 
-    async def _events(self, request: web.Request) -> web.StreamResponse:
+    def _request(self, request: web.Request) -> tuple[Filter | None, int | None, int]:
+        """What a feed request asks for: its filter, since and backlog (or an HTTP error
+        for a client that is refused or asks wrongly)."""
         self._refuse(request)
         flt = self._filter(request)
         since = self._number(request, "since")
         backlog = min(self._number(request, "backlog") or 0, self.config.ring_lines)
+        return flt, since, backlog
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        flt, since, backlog = self._request(request)
         response = web.StreamResponse(headers={
             "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
             "X-Accel-Buffering": "no"})
@@ -299,10 +305,7 @@ class WebDestination(Destination[WebConfig]):
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
         """/events over a WebSocket: one text message a line, {"id": N, "data": LINE};
         {"gap": K} and {"dropped": K} as the SSE events say them.  ?since=N resumes."""
-        self._refuse(request)
-        flt = self._filter(request)
-        since = self._number(request, "since")
-        backlog = min(self._number(request, "backlog") or 0, self.config.ring_lines)
+        flt, since, backlog = self._request(request)
         ws = web.WebSocketResponse(heartbeat=KEEPALIVE)
         await ws.prepare(request)
         first = self.replay(since, backlog, flt, ws_event)
