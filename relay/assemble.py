@@ -35,6 +35,7 @@ from relay.template import compile_template
 Filter = Callable[[LogMessage], bool]
 Rewrite = Callable[[LogMessage], None]
 Render = Callable[[LogMessage], bytes]
+MakeDestination = Callable[..., Destination[Any]]
 
 
 class SharedRender:
@@ -208,11 +209,13 @@ class DataPath:
 
 
 def assemble(config: Config, flow: FlowControl | None = None, *,
-             reuse: DataPath | None = None) -> DataPath:
+             reuse: DataPath | None = None,
+             make_destination: MakeDestination | None = None) -> DataPath:
     """Build the data path of CONFIG; ConfigError when something in it does not compile.
 
     With REUSE (the running path), its destinations and source runtimes whose config is
-    unchanged are taken over rather than made anew."""
+    unchanged are taken over rather than made anew.  MAKE_DESTINATION makes each
+    destination instead of its type's class (a worker process hands lines on)."""
     flow = flow or FlowControl()
     filters = compile_filters(config)
     rewrites = compile_rewrites(config)
@@ -221,7 +224,8 @@ def assemble(config: Config, flow: FlowControl | None = None, *,
     running = reuse.destinations if reuse is not None else {}
     destinations = {
         d.name: _unchanged(running, d.name, d)
-        or destination_class(d.type)(d, renders[d.name], flow, named_filters=filters)
+        or (make_destination or destination_class(d.type))(d, renders[d.name], flow,
+                                                           named_filters=filters)
         for d in config.destinations
     }
     storing = _stores_matches(config)

@@ -32,6 +32,8 @@ from relay.reload import Switch
 from relay.sources import Listener, SourceRuntime
 from relay.sources import start as start_source
 from relay.sources.base import Connection
+from relay.workers import plan as workers_plan
+from relay.workers.pool import WorkerPool
 
 if TYPE_CHECKING:
     from relay.metrics import MetricsServer
@@ -57,17 +59,25 @@ class Relay:
         self.reloads = {"ok": 0, "error": 0}
         self.metrics: MetricsServer | None = None
         self._switching = asyncio.Lock()  # one reload at a time, and none during stop
+        self.pool: WorkerPool | None = None  # the worker processes, with workers > 1
         self._tasks: set[asyncio.Task[bool]] = set()
 
     async def start(self) -> list[str]:
         # the endpoint first, so that /healthz says 503 while the rest starts
         self.addresses += await self._start_metrics(self.config)
-        self.path = path = assemble(self.config, self.flow)
+        self.path = path = self._assemble(self.config)
         self._adopt(path)
         self.addresses += await self._start_destinations(path.destinations.values())
+        if workers_plan.served(self.config):
+            self.pool = WorkerPool(self.flow, self.config.options.workers, lambda: self.sources)
         self.addresses += await self._start_sources(path.sources.values())
+        if self.pool is not None:
+            await self.pool.start(self.config, self.destinations)
         self.state = "running"
         return self.addresses
+
+    def _assemble(self, config: Config, reuse: DataPath | None = None) -> DataPath:
+        return assemble(config, self.flow, reuse=reuse)
 
     def _adopt(self, path: DataPath) -> None:
         self.path, self.config = path, path.config
@@ -107,10 +117,14 @@ class Relay:
 
     async def _start_sources(self, runtimes: Iterable[SourceRuntime]) -> list[str]:
         addresses = []
+        pool = self.pool
         for runtime in runtimes:
             runtime.ended = self._source_ended
             try:
-                listener = await start_source(runtime)
+                if pool is not None and runtime.name in workers_plan.served(self.config):
+                    listener: Listener = pool.listen(self.config, (runtime.name,))[runtime.name]
+                else:
+                    listener = await start_source(runtime)
             except OSError as exc:
                 raise ConfigError(f"{self.config.path}: source {runtime.name!r}: cannot listen "
                                   f"on {runtime.config.listen}: {exc.strerror or exc}") from None
@@ -154,16 +168,27 @@ class Relay:
                 return False
             self.reopen()  # whatever the new config says, logrotate's files are reopened
             try:
-                new = assemble(config_mod.load(self.config.path), self.flow, reuse=self.path)
-                plan = Switch(self.path, new)
-                await self._switch(plan)
+                switch = await self.apply(config_mod.load(self.config.path))
             except ConfigError as exc:
                 self.reloads["error"] += 1
                 log.error("reload refused, the running config stays: %s", exc)
                 return False
             self.reloads["ok"] += 1
-            log.info("reloaded %s: %s", self.config.path, plan)
+            log.info("reloaded %s: %s", self.config.path, switch)
             return True
+
+    async def apply(self, config: Config) -> Switch:
+        """Switch the running data path to CONFIG's; ConfigError when it is refused."""
+        assert self.path is not None
+        new = self._assemble(config, reuse=self.path)
+        switch = Switch(self.path, new)
+        if self.pool is not None:
+            kept = [r.name for r in new.sources.values() if r not in switch.fresh_sources]
+            refusal = workers_plan.refusal(self.path.config, config, kept)
+            if refusal:
+                raise ConfigError(f"{config.path}: {refusal}")
+        await self._switch(switch)
+        return switch
 
     async def _switch(self, plan: Switch) -> None:
         # 1. start what is new, the old path still running; a listener on the address of
@@ -188,11 +213,14 @@ class Relay:
             self.config = old_config
             await self._undo(plan)
             raise
-        for address in addresses:
-            print(f"relay: listening on {address}", file=sys.stderr, flush=True)
+        self._announce(addresses)
         # 2. route every source through the new path from its next batch on
         plan.new.activate()
         self._adopt(plan.new)
+        if self.pool is not None:
+            served = tuple(r.name for r in plan.fresh_sources
+                           if r.name in workers_plan.served(self.config))
+            await self.pool.reload(self.config, served, self.destinations)
         # 3. what went away: stop accepting, read what its peers already sent, flush, close
         closed = [self.listeners.pop(r) for r in plan.gone_sources if r in self.listeners]
         for listener in closed:
@@ -204,6 +232,11 @@ class Relay:
             if dest not in plan.early_destinations:
                 await self._stop_destination(dest)
             self.flow.relieved(dest)
+
+    def _announce(self, addresses: list[str]) -> None:
+        """Say what a reload started listening on (as serve() does at start)."""
+        for address in addresses:
+            print(f"relay: listening on {address}", file=sys.stderr, flush=True)
 
     async def _undo(self, plan: Switch) -> None:
         """A reload that failed to start: close what it started, reopen what it closed."""
@@ -219,8 +252,7 @@ class Relay:
             addresses += await self._start_metrics(self.config)
         addresses += await self._start_destinations(plan.early_destinations)
         addresses += await self._start_sources(plan.early)
-        for address in addresses:
-            print(f"relay: listening on {address}", file=sys.stderr, flush=True)
+        self._announce(addresses)
 
     async def _stop_destination(self, dest: Destination[Any]) -> None:
         try:
@@ -234,8 +266,11 @@ class Relay:
             # 1. stop accepting
             for listener in self.listeners.values():
                 listener.close()
-            # 2. finish reading what connected peers already sent
-            await self._drain(list(self.connections))
+            # 2. finish reading what connected peers already sent (the workers' too)
+            if self.pool is not None:
+                await asyncio.gather(self._drain(list(self.connections)), self.pool.stop())
+            else:
+                await self._drain(list(self.connections))
             for listener in self.listeners.values():
                 await listener.wait_closed()
             # 3. flush every destination

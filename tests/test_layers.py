@@ -27,9 +27,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("io", ("relay.config", "relay.flow", "relay.natsclient", "relay.sources",
             "relay.destinations")),
     ("assemble", ("relay.assemble",)),
-    ("operate", ("relay.reload", "relay.metrics", "relay.stats")),
-    ("lifecycle", ("relay.server", "relay.privileges", "relay.__main__", "relay.notify",
-                   "relay.tail")),
+    ("operate", ("relay.reload", "relay.metrics", "relay.stats", "relay.workers")),
+    ("lifecycle", ("relay.server", "relay.worker", "relay.privileges", "relay.__main__",
+                   "relay.notify", "relay.tail")),
 ]
 CORE = ("facts", "message", "parse", "render", "route")
 IO_MODULES = frozenset({"socket", "asyncio", "ssl", "selectors", "uvloop"})

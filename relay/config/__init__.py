@@ -9,6 +9,7 @@ and the key, with the line where it can be found.
 from __future__ import annotations
 
 import grp
+import os
 import pwd
 import tomllib
 from collections.abc import Mapping
@@ -67,6 +68,9 @@ class Options:
     log_msg_size: int = 65536
     user: str = ""  # drop to this user (and its group) once every port and file is open
     group: str = ""
+    #: processes that parse and render the TCP and UDP sources (relay.workers); 1: the
+    #: main process does everything
+    workers: int = field(default_factory=lambda: default_workers())
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,7 @@ def _options(loader: Loader, data: Mapping[str, Any]) -> Options:
                                t.get("log_msg_size", (int, str), 65536)),
         user=t.convert("user", _known_user, t.get("user", str, "")),
         group=t.convert("group", _known_group, t.get("group", str, "")),
+        workers=t.convert("workers", _workers, t.get("workers", (int, str), "auto")),
     )
     t.finish()
     for key in ("use_dns", "chain_hostnames", "use_fqdn"):
@@ -190,6 +195,22 @@ def _options(loader: Loader, data: Mapping[str, Any]) -> Options:
             raise t.error(key, "= true is not supported: the relay writes addresses, as "
                           "syslog-ng does with use-dns(no) chain-hostnames(no) use-fqdn(no)")
     return opts
+
+
+def default_workers() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _workers(value: int | str) -> int:
+    if value == "auto":
+        return default_workers()
+    if isinstance(value, str) or not 1 <= value <= 64:
+        raise ValueError(f'must be "auto" (the number of cores) or 1 to 64, not {value!r}')
+    return value
 
 
 def _known_user(name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
@@ -19,6 +20,7 @@ from relay.facts.allow import AllowList
 from relay.flow import FlowControl
 from relay.message import LogMessage
 from relay.parse import Parser, Peer
+from relay.sources.shared import SharedCount
 
 log = logging.getLogger("relay")
 
@@ -82,6 +84,12 @@ class SourceRuntime:
         self.active = 0  # connections of this source open now
         self.allow = AllowList(config.allow)
         self.refusals = Throttle()
+        #: a socket bound for this source elsewhere (a worker process is handed its
+        #: share of the port): the source listens on it rather than binding its own
+        self.listen_socket: socket.socket | None = None
+        #: the count of open connections shared with the other workers (relay.workers),
+        #: so that max_connections holds for the source as a whole
+        self.shared_active: SharedCount | None = None
 
     def admit(self, host: str) -> bool:
         """Whether a new connection from HOST may stay: it is in ``allow`` and fewer than
@@ -89,11 +97,20 @@ class SourceRuntime:
         if not self.allow(host):
             self.refuse("denied", "refusing %s: not in allow", host)
             return False
-        if self.active >= self.config.max_connections:
+        shared = self.shared_active
+        if (self.active >= self.config.max_connections if shared is None
+                else not shared.take(self.config.max_connections)):
             self.refuse("over_limit", "refusing %s: max_connections (%d) are open", host,
                         self.config.max_connections)
             return False
+        self.active += 1
         return True
+
+    def release(self) -> None:
+        """An admitted connection closed."""
+        self.active -= 1
+        if self.shared_active is not None:
+            self.shared_active.give_back()
 
     def refuse(self, counter: str, why: str, *args: object) -> None:
         """Count a peer turned away in COUNTER (and in dropped), and log WHY."""

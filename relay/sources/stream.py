@@ -68,7 +68,6 @@ class StreamProtocol(asyncio.Protocol):
         if not self.runtime.admit(self.peer.source_ip):
             cast(asyncio.Transport, transport).abort()
             return False
-        self.runtime.active += 1
         self.counted = True
         return True
 
@@ -133,7 +132,7 @@ class StreamProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.counted:
             self.counted = False
-            self.runtime.active -= 1
+            self.runtime.release()
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None

@@ -14,9 +14,13 @@ from relay.sources.stream import StreamListener, StreamProtocol
 async def start(runtime: SourceRuntime) -> StreamListener:
     listen = runtime.config.listen
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: StreamProtocol(runtime), listen.host, listen.port,
-        reuse_address=True, backlog=1024)
+    if runtime.listen_socket is not None:  # bound and listening already: a worker's share
+        server = await loop.create_server(lambda: StreamProtocol(runtime),
+                                          sock=runtime.listen_socket, backlog=1024)
+    else:
+        server = await loop.create_server(
+            lambda: StreamProtocol(runtime), listen.host, listen.port,
+            reuse_address=True, backlog=1024)
     addresses = []
     for sock in server.sockets:
         host, port = sock.getsockname()[:2]

@@ -107,6 +107,9 @@ class UdpReader:
 
 
 async def start(runtime: SourceRuntime) -> UdpReader:
+    if runtime.listen_socket is not None:  # bound already: a worker's share of the port
+        runtime.listen_socket.setblocking(False)
+        return UdpReader(runtime, runtime.listen_socket)
     listen = runtime.config.listen
     family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)

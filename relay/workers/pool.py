@@ -1,0 +1,339 @@
+"""The main process's side of the workers: their sockets, their processes, their channels.
+
+``WorkerPool.start`` binds every port the workers serve (``workers`` sockets per port,
+SO_REUSEPORT, so that port 0 becomes one port for all), starts the worker processes
+(``python -m relay.worker``), hands each its config and its sockets, and waits until
+every one has started them.  From then on each channel's DATA frames go to the real
+destinations' ``write``, as one chunk each, and its STATS to the sources' counters.
+
+The main process keeps its copy of every socket: a worker that dies is replaced by a
+new one on the same sockets, so that what waits in them (connections not yet accepted,
+datagrams not yet read) is served by the replacement.  At shutdown the copies are closed
+as the workers are told to stop, so that each worker reads its sockets empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pickle
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from relay.config import Config, SourceConfig
+from relay.destinations.base import Destination
+from relay.errors import ConfigError
+from relay.flow import FlowControl
+from relay.sources.base import SourceRuntime
+from relay.sources.shared import SharedTable
+from relay.sources.udp import set_rcvbuf
+from relay.workers import plan
+from relay.workers.channel import DATA, DONE, READY, STATS, Decoder, read_data, read_json
+
+log = logging.getLogger("relay")
+
+START_TIMEOUT = 30.0  # seconds a worker may take to start (import, compile, listen)
+STOP_TIMEOUT = 30.0  # seconds a worker may take to drain and flush at shutdown
+COUNTERS = ("received", "errors", "truncated", "dropped", "denied", "over_limit",
+            "tls_refused", "idle_closed", "active")
+
+
+def bind(source: SourceConfig, count: int) -> list[socket.socket]:
+    """COUNT sockets on the address of SOURCE, in one SO_REUSEPORT group."""
+    listen = source.listen
+    kind = socket.SOCK_STREAM if listen.scheme == "tcp" else socket.SOCK_DGRAM
+    family, _, _, _, address = socket.getaddrinfo(listen.host, listen.port, type=kind,
+                                                  flags=socket.AI_PASSIVE)[0]
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(family, kind)
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if kind == socket.SOCK_DGRAM:
+                set_rcvbuf(sock, source.so_rcvbuf)
+            sock.bind(address)
+            address = sock.getsockname()  # port 0: the others take the port it got
+            if kind == socket.SOCK_STREAM:
+                sock.listen(1024)
+            sock.set_inheritable(True)
+    except OSError:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
+def address_of(source: SourceConfig, sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"{source.listen.scheme}://{host}:{port}"
+
+
+class PoolListener:
+    """A source the workers serve, as the main process's Listener: its address only."""
+
+    def __init__(self, addresses: list[str]):
+        self.addresses = addresses
+
+    def close(self) -> None:
+        pass  # the workers stop accepting when they are told to stop (WorkerPool.stop)
+
+    async def wait_closed(self) -> None:
+        pass
+
+
+class MainChannel(asyncio.Protocol):
+    """The main process's end of one worker's data channel."""
+
+    def __init__(self, pool: WorkerPool, worker: Worker):
+        self.pool = pool
+        self.worker = worker
+        self.decoder = Decoder()
+        self.transport: asyncio.Transport | None = None
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.pool.flow.register(self.transport)  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        lookup = self.pool.lookup
+        for kind, payload in self.decoder.feed(data):
+            if kind == DATA:
+                name, lines, chunk = read_data(payload)
+                dest = lookup.get(name)
+                if dest is None:  # cannot happen: a destination lives until workers are done
+                    log.error("worker %d: %d lines for unknown destination %r", self.worker.n,
+                              lines, name)
+                    continue
+                dest.write(chunk, lines)
+            elif kind == STATS:
+                self.worker.stats = read_json(payload)
+                self.pool.count()
+            elif kind in (READY, DONE) and self.worker.answer is not None:
+                if not self.worker.answer.done():
+                    self.worker.answer.set_result(read_json(payload))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.pool.flow.unregister(self.transport)
+        if not self.lost.done():
+            self.lost.set_result(None)
+        if self.worker.answer is not None and not self.worker.answer.done():
+            self.worker.answer.set_result({"ok": False, "error": "the worker exited"})
+        self.pool.worker_lost(self.worker)
+
+
+class Worker:
+    """One worker process, its two sockets to the main process and what it last said."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.process: subprocess.Popen[bytes] | None = None
+        self.control: socket.socket | None = None
+        self.channel: MainChannel | None = None
+        self.answer: asyncio.Future[Any] | None = None
+        self.stats: dict[str, Any] = {}
+        self.stopping = False
+
+    def tell(self, message: dict[str, Any], fds: list[int] | None = None) -> None:
+        assert self.control is not None
+        socket.send_fds(self.control, [orjson.dumps(message)], fds or [])
+
+
+class WorkerPool:
+    def __init__(self, flow: FlowControl, count: int,
+                 sources: Callable[[], Mapping[str, SourceRuntime]]):
+        self.flow = flow
+        self.count_of_workers = count
+        self.sources = sources  # the main process's runtimes, whose counters the pool sets
+        self.workers: list[Worker] = []
+        self.sockets: dict[str, list[socket.socket]] = {}  # source -> one per worker
+        self.lookup: dict[str, Any] = {}  # where DATA frames are written (buffered ones)
+        self.counts = SharedTable()
+        self.slots: dict[str, int] = {}
+        self.config: Config | None = None
+        self.served: tuple[str, ...] = ()
+        self.retired: list[dict[str, Any]] = []  # the last stats of workers that exited
+        self.stopping = False
+        self.dropped_seen: dict[tuple[int, str], int] = {}
+
+    # -- starting -----------------------------------------------------------------------
+
+    def listen(self, config: Config, names: tuple[str, ...]) -> dict[str, PoolListener]:
+        """Bind the sockets of the sources NAMES; OSError when one cannot listen."""
+        by_name = {s.name: s for s in config.sources}
+        listeners = {}
+        for name in names:
+            socks = bind(by_name[name], self.count_of_workers)
+            old = self.sockets.pop(name, None)
+            for sock in old or ():
+                sock.close()
+            self.sockets[name] = socks
+            if name not in self.slots:
+                self.slots[name] = len(self.slots)
+            self.counts.count(self.slots[name]).reset()
+            listeners[name] = PoolListener([address_of(by_name[name], socks[0])])
+        return listeners
+
+    async def start(self, config: Config, destinations: Mapping[str, Destination[Any]]) -> None:
+        self.config, self.served = config, plan.served(config)
+        self.lookup = dict(destinations)
+        loop = asyncio.get_running_loop()
+        for n in range(self.count_of_workers):
+            worker = Worker(n)
+            self.workers.append(worker)
+            await self._spawn(loop, worker)
+        answers = await asyncio.gather(*(self._start(w) for w in self.workers))
+        for worker, answer in zip(self.workers, answers, strict=True):
+            if not answer.get("ok"):
+                raise ConfigError(f"worker {worker.n}: {answer.get('error', 'did not start')}")
+
+    async def _spawn(self, loop: asyncio.AbstractEventLoop, worker: Worker) -> None:
+        data, data_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        control, control_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = dict(os.environ)
+        env.pop("NOTIFY_SOCKET", None)  # only the main process speaks to systemd
+        fds = (data_child.fileno(), control_child.fileno(), self.counts.fd)
+        worker.process = subprocess.Popen(
+            [sys.executable, "-m", "relay.worker", *map(str, fds), str(worker.n),
+             logging.getLevelName(log.getEffectiveLevel())],
+            pass_fds=fds, env=env, stdin=subprocess.DEVNULL)
+        data_child.close()
+        control_child.close()
+        control.settimeout(10.0)
+        worker.control = control
+        _, worker.channel = await loop.create_unix_connection(
+            lambda: MainChannel(self, worker), sock=data)
+
+    async def _start(self, worker: Worker) -> dict[str, Any]:
+        assert self.config is not None
+        names = list(self.served)
+        return await self._ask(worker, {
+            "op": "start", "config": pickle.dumps(plan.worker_config(self.config, self.served)
+                                                  ).hex(),
+            "sources": names, "slots": self.slots},
+            [self.sockets[name][worker.n].fileno() for name in names], START_TIMEOUT)
+
+    async def _ask(self, worker: Worker, message: dict[str, Any], fds: list[int],
+                   timeout: float) -> dict[str, Any]:
+        worker.answer = asyncio.get_running_loop().create_future()
+        try:
+            worker.tell(message, fds)
+            return dict(await asyncio.wait_for(worker.answer, timeout))
+        except (OSError, TimeoutError) as exc:
+            return {"ok": False, "error": f"no answer ({exc or 'timed out'})"}
+        finally:
+            worker.answer = None
+
+    # -- running ------------------------------------------------------------------------
+
+    def count(self) -> None:
+        """Set the served sources' counters to the sum of what every worker reported."""
+        runtimes = self.sources()
+        reports = [w.stats for w in self.workers if w.stats] + self.retired
+        for name in self.served:
+            runtime = runtimes.get(name)
+            if runtime is None:
+                continue
+            for counter in COUNTERS:
+                setattr(runtime, counter, sum(r.get("sources", {}).get(name, {}).get(counter, 0)
+                                              for r in reports))
+        for worker in self.workers:
+            for dest, dropped in worker.stats.get("destinations", {}).items():
+                seen = self.dropped_seen.get((id(worker), dest), 0)
+                if dropped > seen and dest in self.lookup:
+                    self.lookup[dest].dropped += dropped - seen
+                    self.dropped_seen[(id(worker), dest)] = dropped
+
+    def worker_lost(self, worker: Worker) -> None:
+        if worker.stats:
+            self.retired.append({"sources": worker.stats.get("sources", {})})
+            worker.stats = {}
+            self.count()
+        if self.stopping or worker.stopping or worker not in self.workers:
+            return
+        code = worker.process.poll() if worker.process is not None else None
+        log.error("worker %d exited (%s); starting another on its sockets", worker.n,
+                  "still running" if code is None else f"status {code}")
+        asyncio.get_running_loop().create_task(self._replace(worker))
+
+    async def _replace(self, old: Worker) -> None:
+        if old.process is not None and old.process.poll() is None:
+            old.process.kill()
+        worker = Worker(old.n)
+        self.workers[self.workers.index(old)] = worker
+        await self._spawn(asyncio.get_running_loop(), worker)
+        answer = await self._start(worker)
+        if not answer.get("ok"):
+            log.error("worker %d: %s", worker.n, answer.get("error"))
+
+    async def reload(self, config: Config, fresh: tuple[str, ...],
+                     destinations: Mapping[str, Destination[Any]]) -> None:
+        """Take CONFIG, whose served sources FRESH are new (bound already by ``listen``),
+        in every worker; returns once every worker has switched and flushed what its
+        sources that went away had taken."""
+        self.lookup = {**self.lookup, **destinations}  # old names live until all are done
+        self.config, self.served = config, plan.served(config)
+        message = {"op": "reload", "config": pickle.dumps(
+            plan.worker_config(config, self.served)).hex(), "sources": list(fresh),
+            "slots": self.slots}
+        answers = await asyncio.gather(*(self._ask(
+            w, message, [self.sockets[n][w.n].fileno() for n in fresh], START_TIMEOUT)
+            for w in self.workers))
+        self.lookup = dict(destinations)
+        for name in list(self.sockets):
+            if name not in self.served:
+                for sock in self.sockets.pop(name):
+                    sock.close()
+        errors = [f"worker {w.n}: {a.get('error')}" for w, a in
+                  zip(self.workers, answers, strict=True) if not a.get("ok")]
+        if errors:
+            log.error("reload in the workers: %s", "; ".join(errors))
+
+    # -- stopping -----------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """Tell every worker to stop (stop accepting, drain, flush into its channel) and
+        wait until each channel has ended, so that everything reached the destinations."""
+        self.stopping = True
+        for worker in self.workers:
+            worker.stopping = True
+            try:
+                worker.tell({"op": "stop"})
+            except OSError:
+                pass
+        for socks in self.sockets.values():  # the workers' copies are the last ones
+            for sock in socks:
+                sock.close()
+        self.sockets.clear()
+        waits = [w.channel.lost for w in self.workers if w.channel is not None]
+        if waits:
+            done, pending = await asyncio.wait(waits, timeout=STOP_TIMEOUT)
+            if pending:
+                log.error("%d workers did not stop in %gs", len(pending), STOP_TIMEOUT)
+        for worker in self.workers:
+            await self._reap(worker)
+        self.count()
+        self.counts.close()
+
+    async def _reap(self, worker: Worker) -> None:
+        process = worker.process
+        if process is None:
+            return
+        for _ in range(100):
+            if process.poll() is not None:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            process.kill()
+            process.wait()
+        if worker.control is not None:
+            worker.control.close()

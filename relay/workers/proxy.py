@@ -1,0 +1,111 @@
+"""The worker's side of its channel: destinations that hand rendered lines to the main
+process instead of writing them.
+
+Each destination of the config is a ChannelDestination in a worker: it renders with the
+destination's template and joins lines exactly as the real one does (relay.destinations
+.base.BufferedDestination), and a chunk goes into the channel as a DATA frame, which the
+main process passes to the real destination's ``write``.  The channel's transport pauses
+the worker's connections while its buffer is over HIGH (the main process reads slowly
+because a destination is congested) and resumes them below LOW.  A datagram source
+cannot be paused: past HARD bytes waiting, chunks are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from relay.config import BufferedConfig, DestinationConfig
+from relay.destinations.base import BufferedDestination, Destination, Filter, Render
+from relay.errors import ConfigError
+from relay.flow import FlowControl
+from relay.workers.channel import STATS, data_frame, json_frame
+
+HIGH = 4 * 1024 * 1024
+LOW = 1024 * 1024
+HARD = 64 * 1024 * 1024
+
+
+class ChannelProtocol(asyncio.Protocol):
+    """The worker's end of the data channel."""
+
+    def __init__(self, flow: FlowControl):
+        self.flow = flow
+        self.transport: asyncio.WriteTransport | None = None
+        self.loop = asyncio.get_running_loop()
+        self.lost = self.loop.create_future()
+        #: the worker's counters: sent after the lines of every turn of the loop, so
+        #: that the main process never counts lines written before they were received
+        self.report: Callable[[], Any] | None = None
+        self._report_due = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport) or hasattr(transport, "write")
+        self.transport = transport  # type: ignore[assignment]
+        self.transport.set_write_buffer_limits(high=HIGH, low=LOW)  # type: ignore[union-attr]
+
+    def pause_writing(self) -> None:
+        self.flow.congested(self)
+
+    def resume_writing(self) -> None:
+        self.flow.relieved(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(exc)
+        self.flow.relieved(self)
+
+    def full(self) -> bool:
+        return self.transport is None or self.transport.get_write_buffer_size() > HARD
+
+    def send(self, pieces: list[bytes]) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.writelines(pieces)
+
+    def report_soon(self) -> None:
+        if not self._report_due and self.report is not None:
+            self._report_due = True
+            self.loop.call_soon(self.send_report)
+
+    def send_report(self) -> None:
+        self._report_due = False
+        if self.report is not None:
+            self.send_json(STATS, self.report())
+
+    def send_json(self, kind: int, value: Any) -> None:
+        self.send([json_frame(kind, value)])
+
+    async def drained(self) -> None:
+        """Until what was written has left the buffer (or the channel is gone)."""
+        while (self.transport is not None and not self.transport.is_closing()
+               and self.transport.get_write_buffer_size()):
+            await asyncio.sleep(0.005)
+
+
+class ChannelDestination(BufferedDestination[BufferedConfig]):
+    def __init__(self, config: BufferedConfig, render: Render, flow: FlowControl,
+                 channel: ChannelProtocol, named_filters: Mapping[str, Filter] | None = None):
+        super().__init__(config, render, flow, named_filters)
+        self.channel = channel
+        self._name = config.name.encode()
+
+    def write(self, data: bytes, lines: int) -> None:
+        if self.channel.full():
+            self.dropped += lines
+            return
+        self.channel.send(data_frame(self._name, lines, data))
+        self.channel.report_soon()
+        self.written += lines
+
+
+def factory(channel: ChannelProtocol):  # type: ignore[no-untyped-def]
+    """What assemble makes a destination with, in a worker."""
+
+    def make(config: DestinationConfig, render: Render, flow: FlowControl,
+             named_filters: Mapping[str, Filter] | None = None) -> Destination[Any]:
+        if not isinstance(config, BufferedConfig):
+            raise ConfigError(f"destination {config.name!r} cannot be written by a worker")
+        return ChannelDestination(config, render, flow, channel, named_filters)
+
+    return make
