@@ -54,6 +54,10 @@ class Observed(Protocol):
     def reloads(self) -> Mapping[str, int]:
         """Config reloads by result, "ok" and "error"."""
 
+    def workers(self) -> tuple[int, list[dict[str, int]]]:
+        """(worker processes restarted, and for each worker running: its number,
+        connections handed to it and messages it received)."""
+
 
 class RelayCollector:
     """A prometheus-client collector over the relay's own counters, read at scrape time."""
@@ -73,6 +77,7 @@ class RelayCollector:
         for result in ("ok", "error"):
             reloads.add_metric([result], relay.reloads.get(result, 0))
         yield reloads
+        yield from self._workers(*relay.workers())
         yield InfoMetricFamily("relay_build", "The relay's version",
                                value={"version": __version__})
 
@@ -93,8 +98,25 @@ class RelayCollector:
             received.add_metric([name], runtime.received)
             errors.add_metric([name], runtime.errors)
             dropped.add_metric([name], runtime.dropped)
-            open_now.add_metric([name], per_runtime[runtime])
+            # (a source the workers serve has its connections there, counted in active)
+            open_now.add_metric([name], max(per_runtime[runtime], runtime.active))
         yield from (received, errors, dropped, open_now)
+
+    @staticmethod
+    def _workers(restarts: int, workers: list[dict[str, int]]) -> Iterator[Metric]:
+        if not workers:
+            return
+        conns = CounterMetricFamily("relay_worker_connections", "TCP connections handed to "
+                                    "each worker process", labels=["worker"])
+        received = CounterMetricFamily("relay_worker_received", "Messages each worker process "
+                                       "received (since it started)", labels=["worker"])
+        for w in workers:
+            conns.add_metric([str(w["worker"])], w["connections"])
+            received.add_metric([str(w["worker"])], w["received"])
+        yield conns
+        yield received
+        yield CounterMetricFamily("relay_worker_restarts", "Worker processes that exited and "
+                                  "were replaced", value=restarts)
 
     @staticmethod
     def _destinations(destinations: Mapping[str, Destination[Any]]) -> Iterator[Metric]:

@@ -68,6 +68,7 @@ class Relay:
         self.path = path = self._assemble(self.config)
         self._adopt(path)
         self.addresses += await self._start_destinations(path.destinations.values())
+        self._say_where(self.config)
         if workers_plan.served(self.config):
             self.pool = WorkerPool(self.flow, self.config.options.workers, lambda: self.sources)
         self.addresses += await self._start_sources(path.sources.values())
@@ -76,8 +77,26 @@ class Relay:
         self.state = "running"
         return self.addresses
 
+    def workers(self) -> tuple[int, list[dict[str, int]]]:
+        """What the metrics say of the worker processes (relay.workers)."""
+        if self.pool is None:
+            return 0, []
+        return self.pool.restarts, self.pool.report()
+
     def _assemble(self, config: Config, reuse: DataPath | None = None) -> DataPath:
         return assemble(config, self.flow, reuse=reuse)
+
+    @staticmethod
+    def _say_where(config: Config) -> None:
+        if config.options.workers <= 1:
+            return
+        for source in config.sources:
+            why = workers_plan.why_not(config, source.name)
+            if why:
+                log.info("source %s: served by the main process: %s", source.name, why)
+            else:
+                log.info("source %s: served by %d workers", source.name,
+                         config.options.workers)
 
     def _adopt(self, path: DataPath) -> None:
         self.path, self.config = path, path.config
@@ -122,7 +141,7 @@ class Relay:
             runtime.ended = self._source_ended
             try:
                 if pool is not None and runtime.name in workers_plan.served(self.config):
-                    listener: Listener = pool.listen(self.config, (runtime.name,))[runtime.name]
+                    listener: Listener = pool.listen(self.config, runtime.name)
                 else:
                     listener = await start_source(runtime)
             except OSError as exc:

@@ -30,6 +30,7 @@ from relay.errors import RelayError
 from relay.server import Relay
 from relay.sources.base import SourceRuntime
 from relay.sources.shared import SharedTable
+from relay.sources.stream import StreamProtocol
 from relay.workers.channel import DONE, READY
 from relay.workers.pool import COUNTERS
 from relay.workers.proxy import ChannelProtocol, factory
@@ -49,6 +50,7 @@ class WorkerRelay(Relay):
         self.channel: ChannelProtocol | None = None
         self.sockets: dict[str, socket.socket] = {}
         self.slots: dict[str, int] = {}
+        self.handed = 0  # connections the main process handed over
 
     def _assemble(self, config: Config, reuse: DataPath | None = None) -> DataPath:
         assert self.channel is not None
@@ -57,19 +59,49 @@ class WorkerRelay(Relay):
     async def _start_sources(self, runtimes: Any) -> list[str]:
         listed: list[SourceRuntime] = list(runtimes)
         for runtime in listed:
-            runtime.listen_socket = self.sockets.pop(runtime.name)
             runtime.shared_active = self.counts.count(self.slots[runtime.name])
-        return await super()._start_sources(listed)
+            sock = self.sockets.pop(runtime.name, None)
+            if sock is None:  # a TCP source: the main process hands its connections over
+                runtime.admitted_elsewhere = True
+                self.listeners[runtime] = Handed()
+            else:
+                runtime.listen_socket = sock
+                await super()._start_sources([runtime])
+        return []
+
+    async def take(self, name: str, sock: socket.socket) -> None:
+        """A connection of the source NAME, admitted and handed over by the main process."""
+        self.handed += 1
+        runtime = self.sources.get(name)
+        if runtime is None or self.state != "running":
+            sock.close()  # the source went away meanwhile: its peer reconnects
+            return
+        loop = asyncio.get_running_loop()
+        await loop.connect_accepted_socket(lambda: StreamProtocol(runtime), sock)
 
     def _announce(self, addresses: list[str]) -> None:
         pass  # the main process says what the relay listens on
 
     def report(self) -> dict[str, Any]:
         return {
+            "handed": self.handed,
             "sources": {name: {c: getattr(r, c) for c in COUNTERS}
                         for name, r in self.sources.items()},
             "destinations": {name: d.dropped for name, d in self.destinations.items()},
         }
+
+
+class Handed:
+    """A TCP source in a worker, as a Listener: it listens on nothing; its connections
+    come from the main process, and are drained at shutdown as any."""
+
+    addresses: list[str] = []
+
+    def close(self) -> None:
+        pass
+
+    async def wait_closed(self) -> None:
+        pass
 
 
 class Control:
@@ -111,7 +143,7 @@ async def serve(data_fd: int, control_fd: int, counts_fd: int) -> int:
                                                    sock=socket.socket(fileno=data_fd))
     relay.channel = channel
     channel.report = relay.report
-    relay.sockets, relay.slots = _sockets(message["sources"], fds), message["slots"]
+    relay.sockets, relay.slots = _sockets(message["sockets"], fds), message["slots"]
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     try:
@@ -133,11 +165,14 @@ async def serve(data_fd: int, control_fd: int, counts_fd: int) -> int:
     async def commands() -> None:
         while True:
             message, fds = await control.queue.get()
-            if message["op"] == "stop":
+            op = message["op"]
+            if op == "conn":
+                await relay.take(message["source"], socket.socket(fileno=fds[0]))
+            elif op == "stop":
                 stop.set()
                 return
-            if message["op"] == "reload":
-                relay.sockets.update(_sockets(message["sources"], fds))
+            elif op == "reload":
+                relay.sockets.update(_sockets(message["sockets"], fds))
                 relay.slots = message["slots"]
                 try:
                     await relay.apply(pickle.loads(bytes.fromhex(message["config"])))

@@ -90,10 +90,15 @@ class SourceRuntime:
         #: the count of open connections shared with the other workers (relay.workers),
         #: so that max_connections holds for the source as a whole
         self.shared_active: SharedCount | None = None
+        #: a worker's stream source: its connections were admitted by the main process
+        self.admitted_elsewhere = False
 
     def admit(self, host: str) -> bool:
         """Whether a new connection from HOST may stay: it is in ``allow`` and fewer than
         max_connections are open.  A refusal is counted and logged (at most once a second)."""
+        if self.admitted_elsewhere:  # the main process admitted it and handed it over
+            self.active += 1
+            return True
         if not self.allow(host):
             self.refuse("denied", "refusing %s: not in allow", host)
             return False

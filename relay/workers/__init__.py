@@ -2,9 +2,9 @@
 
 With ``workers = N`` (N > 1) the relay is one main process and N workers:
 
-- the main process binds every TCP and UDP port a worker may serve, N sockets per port
-  with SO_REUSEPORT, so the kernel spreads connections (and UDP senders) over them, and
-  hands one socket of each to each worker;
+- the main process binds every TCP and UDP port the workers serve; it accepts TCP
+  connections and hands each to the least busy worker, and binds a UDP port once per
+  worker (SO_REUSEPORT), so that the kernel spreads the senders over them;
 - each worker frames, parses, routes and renders what its sockets receive, and hands the
   rendered lines, a batch per destination at a time, to the main process over a unix
   socket (relay.workers.channel);

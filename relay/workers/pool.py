@@ -1,15 +1,15 @@
-"""The main process's side of the workers: their sockets, their processes, their channels.
+"""The main process's side of the workers: their processes, their channels, their sockets.
 
-``WorkerPool.start`` binds every port the workers serve (``workers`` sockets per port,
-SO_REUSEPORT, so that port 0 becomes one port for all), starts the worker processes
-(``python -m relay.worker``), hands each its config and its sockets, and waits until
-every one has started them.  From then on each channel's DATA frames go to the real
-destinations' ``write``, as one chunk each, and its STATS to the sources' counters.
+``WorkerPool.start`` starts the worker processes (``python -m relay.worker``), hands
+each its config and the sockets it reads (relay.workers.listen), and waits until every
+one has started them; only then are TCP connections accepted and handed over.  From then
+on each channel's DATA frames go to the real destinations' ``write``, as one chunk each,
+and its STATS to the sources' counters.
 
-The main process keeps its copy of every socket: a worker that dies is replaced by a
-new one on the same sockets, so that what waits in them (connections not yet accepted,
-datagrams not yet read) is served by the replacement.  At shutdown the copies are closed
-as the workers are told to stop, so that each worker reads its sockets empty.
+The main process keeps its copy of every UDP socket and the TCP listening sockets: a
+worker that dies is replaced by a new one on the same sockets, so that what waits in
+them is served by the replacement.  At shutdown the copies are closed as the workers
+are told to stop, so that each worker reads its sockets empty.
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ from typing import Any
 
 import orjson
 
-from relay.config import Config, SourceConfig
+from relay.config import Config
 from relay.destinations.base import Destination
 from relay.errors import ConfigError
 from relay.flow import FlowControl
 from relay.sources.base import SourceRuntime
 from relay.sources.shared import SharedTable
-from relay.sources.udp import set_rcvbuf
 from relay.workers import plan
 from relay.workers.channel import DATA, DONE, READY, STATS, Decoder, read_data, read_json
+from relay.workers.listen import PoolListener, bind
 
 log = logging.getLogger("relay")
 
@@ -42,51 +42,6 @@ START_TIMEOUT = 30.0  # seconds a worker may take to start (import, compile, lis
 STOP_TIMEOUT = 30.0  # seconds a worker may take to drain and flush at shutdown
 COUNTERS = ("received", "errors", "truncated", "dropped", "denied", "over_limit",
             "tls_refused", "idle_closed", "active")
-
-
-def bind(source: SourceConfig, count: int) -> list[socket.socket]:
-    """COUNT sockets on the address of SOURCE, in one SO_REUSEPORT group."""
-    listen = source.listen
-    kind = socket.SOCK_STREAM if listen.scheme == "tcp" else socket.SOCK_DGRAM
-    family, _, _, _, address = socket.getaddrinfo(listen.host, listen.port, type=kind,
-                                                  flags=socket.AI_PASSIVE)[0]
-    socks: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(family, kind)
-            socks.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            if kind == socket.SOCK_DGRAM:
-                set_rcvbuf(sock, source.so_rcvbuf)
-            sock.bind(address)
-            address = sock.getsockname()  # port 0: the others take the port it got
-            if kind == socket.SOCK_STREAM:
-                sock.listen(1024)
-            sock.set_inheritable(True)
-    except OSError:
-        for sock in socks:
-            sock.close()
-        raise
-    return socks
-
-
-def address_of(source: SourceConfig, sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"{source.listen.scheme}://{host}:{port}"
-
-
-class PoolListener:
-    """A source the workers serve, as the main process's Listener: its address only."""
-
-    def __init__(self, addresses: list[str]):
-        self.addresses = addresses
-
-    def close(self) -> None:
-        pass  # the workers stop accepting when they are told to stop (WorkerPool.stop)
-
-    async def wait_closed(self) -> None:
-        pass
 
 
 class MainChannel(asyncio.Protocol):
@@ -142,6 +97,14 @@ class Worker:
         self.answer: asyncio.Future[Any] | None = None
         self.stats: dict[str, Any] = {}
         self.stopping = False
+        self.handed = 0  # connections handed to it
+
+    @property
+    def load(self) -> int:
+        """Its open connections, as far as the main process knows."""
+        reported = self.stats.get("handed", 0)
+        active = sum(s.get("active", 0) for s in self.stats.get("sources", {}).values())
+        return self.handed - (reported - active)
 
     def tell(self, message: dict[str, Any], fds: list[int] | None = None) -> None:
         assert self.control is not None
@@ -155,7 +118,8 @@ class WorkerPool:
         self.count_of_workers = count
         self.sources = sources  # the main process's runtimes, whose counters the pool sets
         self.workers: list[Worker] = []
-        self.sockets: dict[str, list[socket.socket]] = {}  # source -> one per worker
+        self.sockets: dict[str, list[socket.socket]] = {}  # UDP source -> one per worker
+        self.listeners: dict[str, PoolListener] = {}
         self.lookup: dict[str, Any] = {}  # where DATA frames are written (buffered ones)
         self.counts = SharedTable()
         self.slots: dict[str, int] = {}
@@ -163,25 +127,43 @@ class WorkerPool:
         self.served: tuple[str, ...] = ()
         self.retired: list[dict[str, Any]] = []  # the last stats of workers that exited
         self.stopping = False
+        self.running = False  # every worker has started
+        self.restarts = 0
         self.dropped_seen: dict[tuple[int, str], int] = {}
 
     # -- starting -----------------------------------------------------------------------
 
-    def listen(self, config: Config, names: tuple[str, ...]) -> dict[str, PoolListener]:
-        """Bind the sockets of the sources NAMES; OSError when one cannot listen."""
-        by_name = {s.name: s for s in config.sources}
-        listeners = {}
-        for name in names:
-            socks = bind(by_name[name], self.count_of_workers)
-            old = self.sockets.pop(name, None)
-            for sock in old or ():
-                sock.close()
+    def listen(self, config: Config, name: str) -> PoolListener:
+        """Bind the sockets of the source NAME; OSError when it cannot listen."""
+        source = next(s for s in config.sources if s.name == name)
+        tcp = source.listen.scheme == "tcp"
+        socks = bind(source, 1 if tcp else self.count_of_workers)
+        for sock in self.sockets.pop(name, ()):
+            sock.close()
+        if name not in self.slots:
+            self.slots[name] = len(self.slots)
+        self.counts.count(self.slots[name]).reset()
+        listener = PoolListener(source, socks, self.flow,
+                                self.counts.count(self.slots[name]), self.hand)
+        self.listeners[name] = listener
+        if self.running:
+            listener.accepting()
+        if not tcp:
             self.sockets[name] = socks
-            if name not in self.slots:
-                self.slots[name] = len(self.slots)
-            self.counts.count(self.slots[name]).reset()
-            listeners[name] = PoolListener([address_of(by_name[name], socks[0])])
-        return listeners
+        return listener
+
+    def hand(self, source: str, conn: socket.socket) -> bool:
+        """Give CONN, a connection of SOURCE, to the least busy worker."""
+        for worker in sorted(self.workers, key=lambda w: w.load):
+            if worker.stopping or worker.control is None:
+                continue
+            try:
+                worker.tell({"op": "conn", "source": source}, [conn.fileno()])
+            except OSError:
+                continue
+            worker.handed += 1
+            return True
+        return False
 
     async def start(self, config: Config, destinations: Mapping[str, Destination[Any]]) -> None:
         self.config, self.served = config, plan.served(config)
@@ -195,6 +177,9 @@ class WorkerPool:
         for worker, answer in zip(self.workers, answers, strict=True):
             if not answer.get("ok"):
                 raise ConfigError(f"worker {worker.n}: {answer.get('error', 'did not start')}")
+        self.running = True
+        for listener in self.listeners.values():
+            listener.accepting()
 
     async def _spawn(self, loop: asyncio.AbstractEventLoop, worker: Worker) -> None:
         data, data_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -215,12 +200,12 @@ class WorkerPool:
 
     async def _start(self, worker: Worker) -> dict[str, Any]:
         assert self.config is not None
-        names = list(self.served)
+        names = [n for n in self.served if n in self.sockets]
         return await self._ask(worker, {
             "op": "start", "config": pickle.dumps(plan.worker_config(self.config, self.served)
                                                   ).hex(),
-            "sources": names, "slots": self.slots},
-            [self.sockets[name][worker.n].fileno() for name in names], START_TIMEOUT)
+            "sockets": names, "slots": self.slots},
+            [self.sockets[n][worker.n].fileno() for n in names], START_TIMEOUT)
 
     async def _ask(self, worker: Worker, message: dict[str, Any], fds: list[int],
                    timeout: float) -> dict[str, Any]:
@@ -243,15 +228,24 @@ class WorkerPool:
             runtime = runtimes.get(name)
             if runtime is None:
                 continue
+            gate = getattr(self.listeners.get(name), "gate", None)
             for counter in COUNTERS:
-                setattr(runtime, counter, sum(r.get("sources", {}).get(name, {}).get(counter, 0)
-                                              for r in reports))
+                total = sum(r.get("sources", {}).get(name, {}).get(counter, 0) for r in reports)
+                if gate is not None and counter != "active":
+                    total += getattr(gate, counter)
+                setattr(runtime, counter, total)
         for worker in self.workers:
             for dest, dropped in worker.stats.get("destinations", {}).items():
                 seen = self.dropped_seen.get((id(worker), dest), 0)
                 if dropped > seen and dest in self.lookup:
                     self.lookup[dest].dropped += dropped - seen
                     self.dropped_seen[(id(worker), dest)] = dropped
+
+    def report(self) -> list[dict[str, int]]:
+        return [{"worker": w.n, "connections": w.handed,
+                 "received": sum(c.get("received", 0)
+                                 for c in w.stats.get("sources", {}).values())}
+                for w in self.workers]
 
     def worker_lost(self, worker: Worker) -> None:
         if worker.stats:
@@ -261,6 +255,7 @@ class WorkerPool:
         if self.stopping or worker.stopping or worker not in self.workers:
             return
         code = worker.process.poll() if worker.process is not None else None
+        self.restarts += 1
         log.error("worker %d exited (%s); starting another on its sockets", worker.n,
                   "still running" if code is None else f"status {code}")
         asyncio.get_running_loop().create_task(self._replace(worker))
@@ -282,17 +277,21 @@ class WorkerPool:
         sources that went away had taken."""
         self.lookup = {**self.lookup, **destinations}  # old names live until all are done
         self.config, self.served = config, plan.served(config)
+        names = [n for n in fresh if n in self.sockets]
         message = {"op": "reload", "config": pickle.dumps(
-            plan.worker_config(config, self.served)).hex(), "sources": list(fresh),
+            plan.worker_config(config, self.served)).hex(), "sockets": names,
             "slots": self.slots}
         answers = await asyncio.gather(*(self._ask(
-            w, message, [self.sockets[n][w.n].fileno() for n in fresh], START_TIMEOUT)
+            w, message, [self.sockets[n][w.n].fileno() for n in names], START_TIMEOUT)
             for w in self.workers))
         self.lookup = dict(destinations)
         for name in list(self.sockets):
             if name not in self.served:
                 for sock in self.sockets.pop(name):
                     sock.close()
+        for name in list(self.listeners):
+            if name not in self.served:
+                self.listeners.pop(name).close()
         errors = [f"worker {w.n}: {a.get('error')}" for w, a in
                   zip(self.workers, answers, strict=True) if not a.get("ok")]
         if errors:
@@ -304,6 +303,8 @@ class WorkerPool:
         """Tell every worker to stop (stop accepting, drain, flush into its channel) and
         wait until each channel has ended, so that everything reached the destinations."""
         self.stopping = True
+        for listener in self.listeners.values():
+            listener.close()
         for worker in self.workers:
             worker.stopping = True
             try:

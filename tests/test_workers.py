@@ -1,0 +1,292 @@
+"""Worker processes ([options] workers): which sources they serve, the channel's frames,
+and the relay with two workers end to end (order, balance, limits, a crash, reloads)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from relay.config import loads
+from relay.workers import plan
+from relay.workers.channel import DATA, STATS, Decoder, data_frame, json_frame, read_data
+from tests.relayproc import RelayProcess, lines_of, wait_for
+from tests.test_reload import scrape
+
+BASE = """
+[options]
+workers = {workers}
+[[source]]
+name = "net"
+listen = "tcp://127.0.0.1:0"
+[[source]]
+name = "dg"
+listen = "udp://127.0.0.1:0"
+[[destination]]
+name = "file"
+type = "file"
+path = "out.json"
+template = "$PROGRAM $MSG\\n"
+[[log]]
+source = ["net", "dg"]
+destination = ["file"]
+"""
+
+
+# -- the plan, without processes ---------------------------------------------------------
+
+def _config(extra: str = "", workers: int = 2) -> object:
+    return loads(BASE.format(workers=workers) + extra, "relay.toml")
+
+
+def test_tcp_and_udp_sources_that_reach_only_line_destinations_go_to_the_workers() -> None:
+    config = _config()
+    assert plan.served(config) == ("net", "dg")
+    assert plan.served(_config(workers=1)) == ()
+
+
+def test_a_source_whose_path_needs_each_message_stays_in_the_main_process() -> None:
+    config = _config("""
+[[source]]
+name = "local"
+listen = "unix-stream:///tmp/never-bound.sock"
+[[destination]]
+name = "live"
+type = "subscribers"
+listen = "tcp://127.0.0.1:0"
+[[log]]
+source = ["dg"]
+destination = ["live"]
+""")
+    assert plan.served(config) == ("net",)
+    assert "'live' needs each message" in plan.why_not(config, "dg")
+    assert "only TCP and UDP" in plan.why_not(config, "local")
+    cut = plan.worker_config(config, plan.served(config))
+    assert [s.name for s in cut.sources] == ["net"]
+    assert [d.name for d in cut.destinations] == ["file"]
+    assert cut.options.workers == 1 and cut.metrics is None
+
+
+def test_a_reload_that_changes_the_workers_is_refused_with_the_reason() -> None:
+    old = _config()
+    assert plan.refusal(old, _config(), ["net", "dg"]) == ""
+    assert "takes a restart" in plan.refusal(old, _config(workers=3), ["net"])
+    moved = _config("""
+[[destination]]
+name = "live"
+type = "subscribers"
+listen = "tcp://127.0.0.1:0"
+[[log]]
+source = ["net"]
+destination = ["live"]
+""")
+    assert "source 'net' would move to the main process" in plan.refusal(old, moved, ["net"])
+
+
+def test_workers_option_is_checked() -> None:
+    from relay.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="workers"):
+        loads(BASE.format(workers=0), "relay.toml")
+    with pytest.raises(ConfigError, match="workers"):
+        loads(BASE.format(workers='"many"'), "relay.toml")
+    assert loads(BASE.format(workers='"auto"'), "relay.toml").options.workers == len(
+        os.sched_getaffinity(0))
+
+
+# -- the channel's frames ----------------------------------------------------------------
+
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=8), st.integers(0, 1000),
+                          st.binary(max_size=300)), max_size=12),
+       st.lists(st.integers(1, 50), min_size=1, max_size=20))
+def test_frames_come_out_whole_and_in_order_however_the_bytes_are_cut(
+        chunks: list[tuple[str, int, bytes]], cuts: list[int]) -> None:
+    stream = b"".join(b"".join(data_frame(n.encode(), lines, data)) + json_frame(STATS, {"i": i})
+                      for i, (n, lines, data) in enumerate(chunks))
+    decoder = Decoder()
+    got = []
+    at = 0
+    for cut in cuts * (len(stream) // max(1, sum(cuts)) + 1):
+        got += decoder.feed(stream[at:at + cut])
+        at += cut
+    got += decoder.feed(stream[at:])
+    assert decoder.pending == 0
+    expected: list[tuple[int, object]] = []
+    for i, (n, lines, data) in enumerate(chunks):
+        expected += [(DATA, (n, lines, data)), (STATS, {"i": i})]
+    assert [(k, read_data(p) if k == DATA else orjson.loads(p)) for k, p in got] == expected
+
+
+# -- end to end --------------------------------------------------------------------------
+
+def _send(address: tuple[str, int], conn: int, count: int, barrier: threading.Barrier) -> None:
+    with socket.create_connection(address) as s:
+        barrier.wait()
+        s.sendall(b"".join(b"<13>Dec  3 07:00:00 host c%d: %d\n" % (conn, i)
+                           for i in range(count)))
+
+
+def test_eight_connections_over_two_workers_keep_every_line_in_order(tmp_path: Path) -> None:
+    config = BASE.format(workers=2) + '[metrics]\nlisten = "127.0.0.1:0"\n'
+    with RelayProcess(config, str(tmp_path), expect_addresses=3) as relay:
+        assert relay.stderr().count("source net: served by 2 workers") == 1
+        barrier = threading.Barrier(8)
+        threads = [threading.Thread(target=_send, args=(relay.address("net"), c, 5000, barrier))
+                   for c in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        out = str(tmp_path / "out.json")
+        wait_for(lambda: len(lines_of(out)) >= 40000, 30, "every line")
+        values = scrape(relay.address("metrics"))
+        handed = [values[("relay_worker_connections_total", (("worker", str(n)),))]
+                  for n in (0, 1)]
+        assert sorted(handed) == [4, 4]  # the least busy worker gets the next connection
+        received = [values[("relay_worker_received_total", (("worker", str(n)),))]
+                    for n in (0, 1)]
+        assert sum(received) == 40000 and min(received) > 0
+        assert values[("relay_source_received_total", (("source", "net"),))] == 40000
+        assert relay.stop() == 0
+    lines = lines_of(out)
+    assert len(lines) == 40000
+    for c in range(8):
+        mine = [int(line.split()[1]) for line in lines if line.startswith(b"c%d " % c)]
+        assert mine == list(range(5000))
+    assert "40000 written, 0 dropped" in relay.stderr()
+
+
+def test_max_connections_holds_for_the_source_across_the_workers(tmp_path: Path) -> None:
+    config = BASE.format(workers=2).replace('listen = "tcp://127.0.0.1:0"',
+                                            'listen = "tcp://127.0.0.1:0"\nmax_connections = 3')
+    with RelayProcess(config, str(tmp_path), expect_addresses=2) as relay:
+        conns = [socket.create_connection(relay.address("net")) for _ in range(6)]
+        served = []
+        for i, s in enumerate(conns):
+            try:
+                s.sendall(b"<13>Dec  3 07:00:00 host p: conn %d\n" % i)
+            except OSError:
+                pass
+        out = str(tmp_path / "out.json")
+        time.sleep(1.0)
+        served = lines_of(out)
+        assert len(served) == 3, served
+        for s in conns:
+            s.close()
+        wait_for(lambda: "refusing 127.0.0.1: max_connections (3) are open" in relay.stderr(),
+                 5, "the refusal logged")
+        # closed connections give their places back, whichever worker had them
+        wait_for(lambda: _served_now(relay.address("net"), out), 10, "a new one served")
+        relay.stop()
+
+
+def _served_now(address: tuple[str, int], out: str) -> bool:
+    before = len(lines_of(out))
+    with socket.create_connection(address) as s:
+        s.sendall(b"<13>Dec  3 07:00:00 host p: again\n")
+    time.sleep(0.3)
+    return len(lines_of(out)) > before
+
+
+def test_a_worker_that_dies_is_replaced_and_the_relay_goes_on(tmp_path: Path) -> None:
+    config = BASE.format(workers=2) + '[metrics]\nlisten = "127.0.0.1:0"\n'
+    with RelayProcess(config, str(tmp_path), expect_addresses=3) as relay:
+        out = str(tmp_path / "out.json")
+        victims = _workers_of(relay.proc.pid)
+        assert len(victims) == 2
+        os.kill(victims[0], signal.SIGKILL)
+        wait_for(lambda: "worker" in relay.stderr() and "exited" in relay.stderr(), 10,
+                 "the worker's death noticed")
+        wait_for(lambda: len(_workers_of(relay.proc.pid)) == 2, 15, "a replacement")
+        barrier = threading.Barrier(4)
+        threads = [threading.Thread(target=_send, args=(relay.address("net"), c, 1000, barrier))
+                   for c in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wait_for(lambda: len(lines_of(out)) >= 4000, 30, "every line after the crash")
+        values = scrape(relay.address("metrics"))
+        assert values[("relay_worker_restarts_total", ())] == 1
+        assert relay.stop() == 0
+    assert len(lines_of(out)) == 4000
+
+
+def _workers_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if ppid == pid and b"relay.worker" in cmd:
+            found.append(int(entry))
+    return found
+
+
+def test_udp_senders_through_the_workers_and_sigterm_drains_them(tmp_path: Path) -> None:
+    with RelayProcess(BASE.format(workers=2), str(tmp_path), expect_addresses=2) as relay:
+        address = relay.address("dg")
+        senders = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(4)]
+        for i in range(500):
+            for n, s in enumerate(senders):
+                s.sendto(b"<13>Dec  3 07:00:00 host u%d: %d" % (n, i), address)
+            if i % 50 == 0:
+                time.sleep(0.01)
+        for s in senders:
+            s.close()
+        assert relay.stop() == 0
+    lines = lines_of(str(tmp_path / "out.json"))
+    assert len(lines) == 2000
+    for n in range(4):  # one sender's datagrams go to one worker: in order
+        mine = [int(line.split()[1]) for line in lines if line.startswith(b"u%d " % n)]
+        assert mine == list(range(500))
+    assert "source dg: 2000 received" in relay.stderr()
+
+
+def test_workers_one_runs_everything_in_one_process(tmp_path: Path) -> None:
+    with RelayProcess(BASE.format(workers=1), str(tmp_path), expect_addresses=2) as relay:
+        with socket.create_connection(relay.address("net")) as s:
+            s.sendall(b"<13>Dec  3 07:00:00 host p: one\n")
+        wait_for(lambda: len(lines_of(str(tmp_path / "out.json"))) == 1, 10, "the line")
+        assert _workers_of(relay.proc.pid) == []
+        assert relay.stop() == 0
+
+
+def test_sighup_with_workers_keeps_connections_and_switches_paths(tmp_path: Path) -> None:
+    with RelayProcess(BASE.format(workers=2), str(tmp_path), expect_addresses=2) as relay:
+        with socket.create_connection(relay.address("net")) as s:
+            s.sendall(b"<13>Dec  3 07:00:00 host p: before\n")
+            out = str(tmp_path / "out.json")
+            wait_for(lambda: len(lines_of(out)) == 1, 10, "the first line")
+            with open(relay.config_path, "a") as f:
+                f.write('[[destination]]\nname = "more"\ntype = "file"\npath = "more.json"\n'
+                        'template = "$MSG\\n"\n[[log]]\nsource = ["net"]\n'
+                        'destination = ["more"]\n')
+            relay.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "reloaded" in relay.stderr(), 10, "the reload")
+            s.sendall(b"<13>Dec  3 07:00:00 host p: after\n")
+            more = str(tmp_path / "more.json")
+            wait_for(lambda: lines_of(more) == [b"after"], 10, "the new path")
+        with open(relay.config_path) as f:
+            text = f.read()
+        with open(relay.config_path, "w") as f:
+            f.write(text.replace("workers = 2", "workers = 3"))
+        relay.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload refused" in relay.stderr(), 10, "the refusal")
+        assert "workers changed from 2 to 3: that takes a restart" in relay.stderr()
+        assert relay.stop() == 0
+    assert lines_of(out) == [b"p before", b"p after"]
