@@ -50,6 +50,7 @@ class FileWriter:
         self.rotations = 0
         self.last_write = time.monotonic()  # when a chunk last came (time_reap)
         self.boundary = 0.0  # every: the next local midnight or hour
+        self.clock = time.time  # (tests hold it still)
         self.created: list[str] = []  # files and directories this writer made
         self.lost = 0  # lines given up at shutdown while writing kept failing
         self.stop = stop or threading.Event()  # set: give up retrying
@@ -74,7 +75,7 @@ class FileWriter:
         self.size = st.st_size
         every = self.rotate.every if self.rotate is not None else ""
         if every:
-            now = time.time()
+            now = self.clock()
             # a file left from an earlier period rotates at its first write
             stale = self.size and st.st_mtime < period_start(now, every)
             self.boundary = now if stale else next_boundary(now, every)
@@ -111,10 +112,10 @@ class FileWriter:
             lost = self.out.write(data, lines)
             self.lost += lost
             return lost
-        if rotate.every and time.time() >= self.boundary:
+        if rotate.every and self.clock() >= self.boundary:
             if self.size:
                 self._rotate()
-            self.boundary = next_boundary(time.time(), rotate.every)
+            self.boundary = next_boundary(self.clock(), rotate.every)
         lost = 0
         offset = 0
         while offset < len(data):
