@@ -27,6 +27,7 @@ from prometheus_client.process_collector import ProcessCollector
 from relay import __version__
 from relay.config import MetricsConfig
 from relay.destinations.base import Destination
+from relay.destinations.file import FileDestination
 from relay.destinations.subscribers import SubscribersDestination
 from relay.destinations.web import WebDestination
 from relay.sources.base import Connection, SourceRuntime
@@ -131,6 +132,11 @@ class RelayCollector:
                                     labels=labels)
         lost = CounterMetricFamily("relay_subscriber_dropped", "Lines a subscriber did not "
                                    "get because its buffer was full", labels=labels)
+        files = GaugeMetricFamily("relay_destination_open_files", "Files a file destination "
+                                  "has open now", labels=labels)
+        refused = CounterMetricFamily("relay_destination_refused_paths", "Messages whose "
+                                      "templated path was refused as spurious (..) and "
+                                      "dropped", labels=labels)
         for name, dest in destinations.items():
             written.add_metric([name], dest.written)
             dropped.add_metric([name], dest.dropped)
@@ -138,7 +144,10 @@ class RelayCollector:
             if isinstance(dest, SubscribersDestination | WebDestination):
                 clients.add_metric([name], len(dest.clients))
                 lost.add_metric([name], dest.dropped)
-        yield from (written, dropped, queued, clients, lost)
+            if isinstance(dest, FileDestination):
+                files.add_metric([name], dest.open_files)
+                refused.add_metric([name], dest.refused)
+        yield from (written, dropped, queued, clients, lost, files, refused)
 
 
 class MetricsServer:

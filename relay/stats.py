@@ -27,6 +27,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("relay_destination_queued_bytes", "queued_bytes"),
         ("relay_subscribers", "subscribers"),
         ("relay_subscriber_dropped_total", "subscriber_dropped"),
+        ("relay_destination_open_files", "open_files"),
+        ("relay_destination_refused_paths_total", "refused_paths"),
     ],
 }
 

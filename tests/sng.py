@@ -257,3 +257,57 @@ def filter_outputs(
         _send(frames, port, transport, driver, done, wait)
         sng.stop()
         return {name: _records(sng.path(f"out{i}")) for i, name in enumerate(names)}
+
+
+def tree(root: str) -> dict[str, bytes]:
+    """Every file under ROOT: its path relative to ROOT (as bytes go, surrogates) -> bytes."""
+    found: dict[str, bytes] = {}
+    for directory, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(directory, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, root)] = f.read()
+    return found
+
+
+def file_tree(
+    frames: Iterable[bytes],
+    path: str,
+    template: str,
+    *,
+    driver: str = "syslog",
+    transport: str = "udp",
+    now: str | None = DEFAULT_NOW,
+    tz: str = "UTC",
+    wait: float = 5.0,
+) -> tuple[dict[str, bytes], str]:
+    """What a file() destination with a templated PATH (relative to a fresh directory,
+    create-dirs(yes)) writes for the frames: (the files under out/ as ``tree`` gives
+    them, syslog-ng's stderr).  A second, fixed destination of every record tells when
+    each frame went through; messages the templated one refuses are not in its tree."""
+    frames = list(frames)
+    kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+    port = _free_port(kind)
+    tpl = _quote(template)[:-1] + '\\n"'
+    body = [f"options {{ {OPTIONS} }};\n",
+            _source(driver, transport, port, "", "s_net"),
+            'destination d_all { file("@WORK@/all" template("x\\n")); };\n',
+            f"destination d_tree {{ file({_quote('@WORK@/' + path)} template({tpl}) "
+            "create-dirs(yes)); };\n",
+            "log { source(s_net); destination(d_all); destination(d_tree); "
+            "flags(flow-control); };\n"]
+    with SyslogNg("".join(body), now=now, tz=tz) as sng:
+        all_path = sng.path("all")
+
+        def done(n: int) -> bool:
+            try:
+                with open(all_path, "rb") as f:
+                    return f.read().count(b"\n") >= n
+            except FileNotFoundError:
+                return False
+
+        _send(frames, port, transport, driver, done, wait)
+        sng.stop()
+        with open(sng.path("stderr"), "rb") as f:
+            stderr = f.read().decode("utf-8", "replace")
+        return tree(sng.path("out")), stderr

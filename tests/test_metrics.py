@@ -37,9 +37,20 @@ name = "d_live"
 type = "subscribers"
 listen = "tcp://127.0.0.1:0"
 
+[[destination]]
+name = "d_tree"
+type = "file"
+path = "tree/$PROGRAM.json"
+create_dirs = true
+
+[[destination]]
+name = "d_refused"
+type = "file"
+path = "tree/$PROGRAM/../escape.json"
+
 [[log]]
 source = ["s_tcp"]
-destination = ["d_json", "d_live"]
+destination = ["d_json", "d_live", "d_tree", "d_refused"]
 """
 
 NAMES = {
@@ -47,7 +58,8 @@ NAMES = {
     "relay_source_dropped_total", "relay_source_connections",
     "relay_destination_written_total", "relay_destination_dropped_total",
     "relay_destination_queued_bytes", "relay_subscribers", "relay_subscriber_dropped_total",
-    "relay_config_reloads_total", "relay_build_info",
+    "relay_config_reloads_total", "relay_build_info", "relay_destination_open_files",
+    "relay_destination_refused_paths_total",
 }
 
 
@@ -70,6 +82,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Any:
         host, port = relay.address("metrics")
         base = f"http://{host}:{port}"
         wait_for(lambda: len(lines_of(os.path.join(work, "messages.json"))) == 2, 10, "lines")
+        wait_for(lambda: len(lines_of(os.path.join(work, "tree", "prog.json"))) == 2, 10,
+                 "the templated path's lines")
         wait_for(lambda: 'relay_subscribers{destination="d_live"} 1.0' in get(base + "/metrics")[1],
                  10, "the subscriber to count")
         yield relay, base
@@ -89,6 +103,13 @@ def test_metric_names_and_values(running: Any) -> None:
     assert samples[("relay_source_connections", (("source", "s_tcp"),))] == 1
     assert samples[("relay_destination_written_total", (("destination", "d_json"),))] == 2
     assert samples[("relay_subscribers", (("destination", "d_live"),))] == 1
+    assert samples[("relay_destination_open_files", (("destination", "d_json"),))] == 1
+    assert samples[("relay_destination_open_files", (("destination", "d_tree"),))] == 1
+    assert samples[("relay_destination_written_total", (("destination", "d_tree"),))] == 2
+    assert samples[("relay_destination_open_files", (("destination", "d_refused"),))] == 0
+    assert samples[("relay_destination_refused_paths_total",
+                    (("destination", "d_refused"),))] == 2
+    assert samples[("relay_destination_refused_paths_total", (("destination", "d_tree"),))] == 0
     assert samples[("relay_config_reloads_total", (("result", "ok"),))] == 0
     assert samples[("relay_build_info", (("version", __version__),))] == 1
     assert get(base + "/healthz") == (200, "running\n")
@@ -101,9 +122,12 @@ def test_relay_stats_prints_a_table(running: Any, capsys: pytest.CaptureFixture[
     assert out[0].split() == ["source", "received", "errors", "dropped", "connections"]
     assert out[1].split() == ["s_tcp", "2", "0", "0", "1"]
     assert out[3].split() == ["destination", "written", "dropped", "queued_bytes",
-                              "subscribers", "subscriber_dropped"]
-    assert out[4].split() == ["d_json", "2", "0", "0", "-", "-"]
+                              "subscribers", "subscriber_dropped", "open_files",
+                              "refused_paths"]
+    assert out[4].split() == ["d_json", "2", "0", "0", "-", "-", "1", "0"]
     assert out[5].split()[:2] == ["d_live", "2"] and out[5].split()[4] == "1"
+    assert out[6].split() == ["d_refused", "0", "2", "0", "-", "-", "0", "2"]
+    assert out[7].split() == ["d_tree", "2", "0", "0", "-", "-", "1", "0"]
     assert out[-2:] == ["config reloads: 0 ok, 0 error", f"relay {__version__}"]
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from relay.config import FileConfig, RotateConfig
-from relay.destinations import file as file_mod
+from relay.destinations import filewriter as file_mod
 from relay.destinations.resume import BACKOFF_MAX, ResumingWriter
 
 
@@ -146,11 +146,13 @@ def test_a_failed_rotation_keeps_writing_to_the_file_and_is_retried(
         assert f.read() == lines(10)
     assert sum("rotating" in r.getMessage() for r in caplog.records) == 1
     fail[0] = False
-    writer.write(lines(1, 10), 1)
+    writer.write(lines(1, 10), 1)  # rotates first: the line would not fit in FILE
     writer.finish()
     assert writer.rotations == 1 and writer.out.written == 11
     with open(f"{tmp_path}/out.json.1", "rb") as f:
-        assert f.read() == lines(11)
+        assert f.read() == lines(10)
+    with open(f"{tmp_path}/out.json", "rb") as f:
+        assert f.read() == lines(1, 10)
 
 
 def test_a_failed_compression_leaves_the_rotated_file_and_its_space(
@@ -166,17 +168,24 @@ def test_a_failed_compression_leaves_the_rotated_file_and_its_space(
             return super().write(data)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(file_mod.paths.gzip, "GzipFile", Failing)
-    writer.write(lines(5), 5)  # rotates; compressing FILE.1 fails (and gives up: stop)
+    writer.write(lines(5), 5)  # rotates; compressing fails (and gives up: stop)
     assert writer.compressing is not None
     writer.compressing.result()
-    assert sorted(os.listdir(str(tmp_path))) == ["out.json", "out.json.1"]  # no partial .gz
+    names = sorted(os.listdir(str(tmp_path)))  # no partial .gz, the rotated file kept
+    assert names[0] == "out.json" and names[1].startswith("out.json.rotated-")
+    assert len(names) == 2
     fail[0] = False
-    writer.write(lines(5, 5), 5)  # due again: FILE.1 is compressed first, not overwritten
+    writer.write(lines(5, 5), 5)  # rotates again: the older file is compressed first
     writer.compressing.result()
-    assert sorted(os.listdir(str(tmp_path))) == ["out.json", "out.json.1.gz"]
-    writer.write(lines(1, 10), 1)  # now the rotation itself
+    assert sorted(os.listdir(str(tmp_path))) == ["out.json", "out.json.1.gz", "out.json.2.gz"]
+    writer.write(lines(1, 10), 1)
     writer.finish()
+    with open(f"{tmp_path}/out.json", "rb") as f:
+        last = f.read()
     with gzip.open(f"{tmp_path}/out.json.1.gz") as gz:
         first = gz.read()
     with gzip.open(f"{tmp_path}/out.json.2.gz") as gz:
-        assert gz.read() + first == lines(11)
+        second = gz.read()
+    # cut between lines so that no file holds more than 100 bytes
+    assert second + first + last == lines(11)
+    assert [len(second), len(first), len(last)] == [84, 84, 64]  # line 10 is 22 bytes

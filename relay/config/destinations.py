@@ -18,7 +18,9 @@ from relay.config.reader import Table, option, read_field, read_table
 from relay.config.values import Listen, check_cidrs, check_name, check_nats_url
 from relay.errors import ConfigError
 from relay.facts.names import DEFAULT_SUBJECT, DEFAULT_TEMPLATE
+from relay.filter import compile_filter
 from relay.subject import compile_subject
+from relay.template import compile_template
 
 
 def _flush_interval(value: float) -> float:
@@ -45,6 +47,30 @@ def _positive(value: int) -> int:
     return value
 
 
+def _non_negative(value: float) -> float:
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
+def _every(value: str) -> str:
+    if value not in ("", "1d", "1h"):
+        raise ValueError(f'must be "1d" (at local midnight) or "1h" (every full hour), '
+                         f'not {value!r}')
+    return value
+
+
+def _file_path(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    if "$" in value:  # a template, expanded per message: it must compile
+        try:
+            compile_template(value, filter_compiler=compile_filter)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
 def _when_full(value: str) -> str:
     if value not in ("block", "drop"):
         raise ValueError(f'must be "block" or "drop", not {value!r}')
@@ -62,6 +88,7 @@ class RotateConfig:
     max_bytes: int = option(100 * 1024 * 1024, read="size", check=_positive)
     keep: int = option(5, check=_at_least_one)
     compress: str = option("", check=_compress)  # "" or "gzip"
+    every: str = option("", check=_every)  # "", "1d" or "1h": also at that local boundary
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,11 +118,15 @@ class QueuedConfig(BufferedConfig):
 
 @dataclass(frozen=True, kw_only=True)
 class FileConfig(QueuedConfig):
-    path: str
+    path: str = option(check=_file_path)  # a template: "$" makes one file per expansion
     rotate: RotateConfig | None = None
     file_mode: int = option(0o640, read="mode")
     create_dirs: bool = False
     dir_mode: int = option(0o750, read="mode")
+    # a templated path: a file idle that many seconds is closed (0: never), and past
+    # max_open_files the least recently written one is
+    time_reap: float = option(60.0, check=_non_negative)
+    max_open_files: int = option(256, check=_at_least_one)
 
 
 @dataclass(frozen=True, kw_only=True)

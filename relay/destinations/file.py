@@ -1,181 +1,71 @@
-"""The file destination: appends lines to a file, rotates it by size, reopens on SIGHUP.
+"""The file destination: appends lines to a file, or to one file per expansion of its path.
 
 Writes happen in one writer thread, in order, so the event loop never waits on the disk
 and parsing goes on while the previous chunk is written (``os.write`` releases the
 GIL).  Past ``queue_bytes`` not yet written, stream sources pause (relay.flow), or with
-``when_full = "drop"`` the destination drops and counts instead.
+``when_full = "drop"`` the destination drops and counts instead; either way per
+destination, whatever number of files it has open.
+
+A fixed path (no '$') is one file (relay.destinations.filewriter), opened at start, and
+``write(data, lines)`` takes chunks rendered elsewhere.  A path with '$' is a template
+expanded per message (relay.destinations.filepath): a batch's lines are grouped by file
+name and the writer thread writes each group to its file (relay.destinations.fileset),
+closing files idle for ``time_reap`` seconds (a timer here asks it to) and the least
+recently written past ``max_open_files``.  A spurious name (``..``) is refused as
+syslog-ng refuses it: the message is dropped, counted in ``refused`` and logged at most
+once a second.
 
 A write that fails (a full disk, a quota, an I/O error) is retried with backoff and
 resumes at the exact byte (relay.destinations.resume); meanwhile the queue grows, and
 flow control does the rest.  ``written`` counts the lines whose last byte was written.
-
-Rotation renames FILE to FILE.1 (after FILE.1 -> FILE.2 ... up to ``keep``) and, with
-``compress = "gzip"``, compresses FILE.1 into FILE.1.gz in another thread.  A rotation
-waits for the previous compression to finish.  A rotation that fails leaves the data
-where it is (the writer carries on in FILE and tries again at a later write); a
-compression that fails leaves FILE.1 as it is, removes its partial .gz and is retried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import errno
-import os
-import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from relay.config import FileConfig
 from relay.destinations import paths
-from relay.destinations.base import BufferedDestination, Filter, Render, log
+from relay.destinations.base import WRITE_LINES, BufferedDestination, Filter, Render, log
+from relay.destinations.filepath import PathCache, is_template
+from relay.destinations.fileset import FileSet
+from relay.destinations.filewriter import FileWriter
 from relay.destinations.queue import WriteQueue
-from relay.destinations.resume import BACKOFF_FIRST, BACKOFF_MAX, ResumingWriter
 from relay.errors import ConfigError
+from relay.filter import compile_filter
 from relay.flow import FlowControl
+from relay.message import FLAG_LOCAL, LogMessage
+from relay.sources.base import Throttle
+from relay.template import compile_template
+
+__all__ = ["FileDestination", "FileWriter", "paths"]
 
 STOP_GRACE = 5.0  # seconds a failing writer may go without progress at shutdown
-_SPACE = (errno.ENOSPC, errno.EDQUOT)  # the file is fine, the filesystem is full
-
-
-class FileWriter:
-    """The part that touches the file; every method runs in the writer thread."""
-
-    def __init__(self, name: str, config: FileConfig):
-        self.name = name
-        self.config = config
-        self.path = config.path
-        self.rotate = config.rotate
-        self.fd = -1
-        self.size = 0
-        self.rotations = 0
-        self.created: list[str] = []  # files and directories this writer made
-        self.lost = 0  # lines given up at shutdown while writing kept failing
-        self.stop = threading.Event()  # set: give up retrying
-        self.out = ResumingWriter(f"destination {name}: writing {self.path}", self._write_some,
-                                  self._wait)
-        self.rotate_failing: OSError | None = None
-        self.compressing: concurrent.futures.Future[None] | None = None
-        self.compressor = concurrent.futures.ThreadPoolExecutor(1, f"relay-gzip-{name}")
-
-    def _wait(self, seconds: float) -> bool:
-        return not self.stop.wait(seconds)
-
-    def open(self) -> None:
-        if self.config.create_dirs:
-            paths.make_dirs(os.path.dirname(os.path.abspath(self.path)), self.config.dir_mode,
-                            self.created)
-        self.fd = paths.open_append(self.path, self.config.file_mode, self.created)
-        self.size = os.fstat(self.fd).st_size
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def reopen(self) -> None:
-        self.close()
-        try:
-            self.open()
-        except OSError:
-            pass  # the next write opens it again, and retries and reports it
-
-    def _write_some(self, view: memoryview) -> int:
-        if self.fd < 0:
-            self.open()
-        try:
-            n = os.write(self.fd, view)
-        except OSError as exc:
-            if exc.errno not in _SPACE:
-                self.close()  # an I/O error: open the file again at the next attempt
-            raise
-        self.size += n
-        return n
-
-    def write(self, data: bytes, lines: int) -> int:
-        """Write DATA (LINES messages) to its last byte; return the lines lost."""
-        lost = self.out.write(data, lines)
-        self.lost += lost
-        if self.rotate is not None and self.size >= self.rotate.max_bytes:
-            self._rotate()
-        return lost
-
-    def _suffix(self, n: int) -> str:
-        gz = ".gz" if self.rotate is not None and self.rotate.compress == "gzip" else ""
-        return f"{self.path}.{n}{gz}"
-
-    def _rotate(self) -> None:
-        assert self.rotate is not None
-        if self.compressing is not None and not self.compressing.done():
-            return  # the previous FILE.1 is still being compressed: rotate on a later write
-        first = f"{self.path}.1"
-        gzip = self.rotate.compress == "gzip"
-        if gzip and os.path.exists(first):
-            # a FILE.1 whose compression failed or was cut short: compress it first
-            self._compress_later(first)
-            return
-        keep = self.rotate.keep
-        try:
-            for n in range(keep, 0, -1):
-                src = self._suffix(n)
-                if os.path.exists(src):
-                    if n == keep:
-                        os.unlink(src)
-                    else:
-                        os.replace(src, self._suffix(n + 1))
-            os.replace(self.path, first)
-        except OSError as exc:
-            if self.rotate_failing is None:
-                log.error("destination %s: rotating %s failed: %s; writing on to it and "
-                          "trying again", self.name, self.path, exc.strerror or exc)
-            self.rotate_failing = exc
-            return
-        if self.rotate_failing is not None:
-            log.warning("destination %s: rotating %s works again", self.name, self.path)
-            self.rotate_failing = None
-        self.close()
-        self.rotations += 1
-        try:
-            self.open()
-        except OSError:
-            pass  # the next write opens it, retrying and reporting it
-        if gzip:
-            self._compress_later(first)
-
-    def _compress_later(self, src: str) -> None:
-        self.compressing = self.compressor.submit(self._compress, src)
-
-    def _compress(self, src: str) -> None:
-        """In the compressor thread: SRC into SRC.gz, retried with backoff."""
-        backoff = BACKOFF_FIRST
-        failing: BaseException | None = None
-        while True:
-            try:
-                paths.compress(src, src + ".gz", self.config.file_mode)
-            except OSError as exc:
-                if failing is None:
-                    log.error("destination %s: compressing %s failed: %s; it stays as it is "
-                              "and compressing is tried again", self.name, src,
-                              exc.strerror or exc)
-                failing = exc
-                if not self._wait(backoff):
-                    return
-                backoff = min(backoff * 2, BACKOFF_MAX)
-                continue
-            if failing is not None:
-                log.warning("destination %s: compressing %s works again", self.name, src)
-            return
-
-    def finish(self) -> None:
-        self.close()
-        self.stop.set()  # a compression that keeps failing leaves FILE.1 uncompressed
-        self.compressor.shutdown(wait=True)
+REAP_EVERY = 5.0  # at most this long between two looks for idle files
 
 
 class FileDestination(BufferedDestination[FileConfig]):
     def __init__(self, config: FileConfig, render: Render, flow: FlowControl,
                  named_filters: Mapping[str, Filter] | None = None):
         super().__init__(config, render, flow, named_filters)
-        self.file = FileWriter(config.name, config)
+        self.file: FileWriter | None = None  # a fixed path
+        self.files: FileSet | None = None  # a templated one
+        self.paths: PathCache | None = None
+        if is_template(config.path):
+            self.paths = PathCache(compile_template(
+                config.path, filter_compiler=compile_filter).render)
+            self.files = FileSet(config.name, config)
+        else:
+            self.file = FileWriter(config.name, config)
+        self.refused = 0  # messages whose expanded path was spurious (and were dropped)
+        self._refusals = Throttle()
+        # a templated path's batch: file name -> its rendered lines
+        self._groups: dict[str, list[bytes]] = {}
+        self._lines = 0
+        self._reaper: asyncio.TimerHandle | None = None
         self._thread = concurrent.futures.ThreadPoolExecutor(1, f"relay-file-{config.name}")
         # bytes handed to the writer thread and not yet written
         self.queue = WriteQueue(self, flow, config.queue_bytes,
@@ -184,10 +74,23 @@ class FileDestination(BufferedDestination[FileConfig]):
 
     @property
     def rotations(self) -> int:
-        return self.file.rotations
+        return self.file.rotations if self.file is not None else self._set().rotations
+
+    @property
+    def open_files(self) -> int:
+        if self.file is not None:
+            return int(self.file.fd >= 0)
+        return self._set().open_files
+
+    def _set(self) -> FileSet:
+        assert self.files is not None
+        return self.files
 
     async def start(self) -> list[str]:
         await super().start()
+        if self.file is None:
+            self._reap_later()
+            return []  # each file is opened when a line comes for it
         path = self.config.path
         missing = paths.missing_directory(path)
         if missing and not self.config.create_dirs:
@@ -201,15 +104,76 @@ class FileDestination(BufferedDestination[FileConfig]):
         return []
 
     def created_paths(self) -> list[str]:
-        return list(self.file.created)
+        return list(self.file.created) if self.file is not None else []
+
+    # -- a templated path: lines grouped by the file they go to ------------------------
+
+    def send(self, msg: LogMessage) -> None:
+        expand = self.paths
+        if expand is None:
+            super().send(msg)
+            return
+        if msg.flags & FLAG_LOCAL:
+            self.number(msg)
+        name, expanded = expand(msg)
+        if name is None:
+            self.refused += 1
+            self.dropped += 1
+            self._refusals.warn("destination %s: refused the spurious path %r (%s); the "
+                                "message is dropped", self.name, expanded, self.config.path)
+            return
+        group = self._groups.get(name)
+        if group is None:
+            group = self._groups[name] = []
+        group.append(self.render(msg))
+        self._lines += 1
+
+    def end_batch(self) -> None:
+        if self.paths is None:
+            super().end_batch()
+        elif self._lines >= WRITE_LINES:
+            self.flush()
+        elif self._lines and self._timer is None and self._loop is not None:
+            self._timer = self._loop.call_later(self.config.flush_interval, self.flush)
+
+    def flush(self) -> None:
+        if self.files is None:
+            super().flush()
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._lines:
+            return
+        groups = [(name, b"".join(lines), len(lines)) for name, lines in self._groups.items()]
+        lines = self._lines
+        self._groups = {}
+        self._lines = 0
+        self._submit(sum(len(g[1]) for g in groups), lines, self.files.write, groups)
+
+    def _reap_later(self) -> None:
+        reap = self.config.time_reap
+        if reap > 0 and self._loop is not None:
+            self._reaper = self._loop.call_later(min(reap / 2, REAP_EVERY), self._reap)
+
+    def _reap(self) -> None:
+        self._thread.submit(self._set().reap, self.config.time_reap)
+        self._reap_later()
+
+    # -- writing ---------------------------------------------------------------------
 
     def write(self, data: bytes, lines: int) -> None:
-        size = len(data)
+        if self.file is None:
+            raise TypeError(f"destination {self.name}: a templated path takes messages, "
+                            "not rendered chunks")
+        self._submit(len(data), lines, self.file.write, data, lines)
+
+    def _submit(self, size: int, lines: int, write: Callable[..., int], *args: Any) -> None:
         if not self.queue.admit(size):
             self.dropped += lines
             return
         self.queue.add(size)
-        fut = self._thread.submit(self.file.write, data, lines)
+        fut = self._thread.submit(write, *args)
         self._last = fut
         loop = self._loop
         assert loop is not None
@@ -217,7 +181,7 @@ class FileDestination(BufferedDestination[FileConfig]):
 
     def _written(self, fut: concurrent.futures.Future[int], size: int, lines: int) -> None:
         self.queue.remove(size)
-        self.written = self.file.out.written
+        self.written = self._progress()
         exc = fut.exception()
         if exc is None:
             self.dropped += fut.result()
@@ -226,8 +190,15 @@ class FileDestination(BufferedDestination[FileConfig]):
             log.error("destination %s: writing %s: %r; %d lines lost", self.name,
                       self.config.path, exc, lines)
 
+    def _progress(self) -> int:
+        return self.file.out.written if self.file is not None else self._set().written
+
+    def _failing(self) -> OSError | None:
+        return self.file.out.failing if self.file is not None else self._set().failing
+
     def queued(self) -> int:
-        return self.queue.size + super().queued()
+        held = sum(len(line) for group in self._groups.values() for line in group)
+        return self.queue.size + super().queued() + held
 
     async def flushed(self) -> None:
         # one writer thread writes in order: when the last chunk is written, all are
@@ -238,21 +209,28 @@ class FileDestination(BufferedDestination[FileConfig]):
 
     def reopen(self) -> None:
         self.flush()
-        self._thread.submit(self.file.reopen)
+        self._thread.submit(self.file.reopen if self.file is not None else self._set().reopen)
 
     async def stop(self) -> None:
         self.flush()
-        done = asyncio.wrap_future(self._thread.submit(self.file.finish))
-        out = self.file.out
+        if self._reaper is not None:
+            self._reaper.cancel()
+        files = self.file or self._set()
+        done = asyncio.wrap_future(self._thread.submit(files.finish))
         while not done.done():
-            before = out.written
+            before = self._written_so_far()
             await asyncio.wait([done], timeout=STOP_GRACE)
-            if not done.done() and out.failing is not None and out.written == before:
-                self.file.stop.set()  # the disk stays full: give up, and say so
+            if not done.done() and self._failing() is not None and \
+                    self._written_so_far() == before:
+                files.stop.set()  # the disk stays full: give up, and say so
         await done
         self._thread.shutdown(wait=True)
-        self.written = out.written
-        if self.file.lost:
+        self.written = self._progress()
+        if files.lost:
+            failing = self._failing()
             log.error("destination %s: %d lines were never written to %s (%s)", self.name,
-                      self.file.lost, self.config.path,
-                      out.failing.strerror if out.failing else "writing failed")
+                      files.lost, self.config.path,
+                      failing.strerror if failing else "writing failed")
+
+    def _written_so_far(self) -> int:
+        return self.file.out.written if self.file is not None else self._set().progress()
