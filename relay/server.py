@@ -6,7 +6,8 @@ what runs on its own starts (a program destination's command), and one line per
 listening address is printed.  SIGHUP reopens files and reloads the config
 (``Relay.reload``; what it keeps and replaces is in relay.reload).
 SIGTERM/SIGINT: stop accepting, finish reading what connected peers already sent (until
-EOF, or until they go quiet, within a short deadline), flush every destination, return.
+EOF, or until they go quiet, within a short deadline that waits out congested
+destinations), flush every destination, return.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ log = logging.getLogger("relay")
 
 DRAIN_DEADLINE = 2.0  # seconds to finish reading connected peers at shutdown
 DRAIN_QUIET = 0.1  # a connection that sent nothing for this long is drained
+DRAIN_MOST = 30.0  # the drain's deadline, however long destinations were congested
 
 
 class Relay:
@@ -300,19 +302,25 @@ class Relay:
     async def _drain(self, conns: list[Connection]) -> None:
         if not conns:
             return
-        for c in conns:  # a paused connection must be read to its end too
-            if c.transport is not None and not c.transport.is_closing():
-                try:
-                    c.transport.resume_reading()
-                except RuntimeError:
-                    pass
+        if not self.flow.paused:  # a paused connection must be read to its end too; while
+            for c in conns:       # a destination is congested, flow control resumes them
+                if c.transport is not None and not c.transport.is_closing():
+                    try:
+                        c.transport.resume_reading()
+                    except RuntimeError:
+                        pass
         runtimes = {c.runtime for c in conns}
-        deadline = time.monotonic() + DRAIN_DEADLINE
+        start = time.monotonic()
+        deadline = start + DRAIN_DEADLINE
         received = sum(r.received for r in runtimes)
-        quiet_since = time.monotonic()
+        quiet_since = start
         while (any(c in self.connections for c in conns)
-               and time.monotonic() < deadline):
+               and time.monotonic() < min(deadline, start + DRAIN_MOST)):
             await asyncio.sleep(0.02)
+            if self.flow.paused:  # the relay is the slow one, not the peers: wait for it
+                deadline += 0.02
+                quiet_since = time.monotonic()
+                continue
             now_received = sum(r.received for r in runtimes)
             if now_received != received:
                 received, quiet_since = now_received, time.monotonic()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from relay.config import loads
 from relay.workers import plan
-from relay.workers.channel import DATA, STATS, Decoder, data_frame, json_frame, read_data
+from relay.workers.channel import DATA, STATS, FrameReader, data_frame, json_frame
 from tests.relayproc import RelayProcess, lines_of, wait_for
 from tests.test_reload import scrape
 
@@ -111,18 +111,28 @@ def test_frames_come_out_whole_and_in_order_however_the_bytes_are_cut(
         chunks: list[tuple[str, int, bytes]], cuts: list[int]) -> None:
     stream = b"".join(b"".join(data_frame(n.encode(), lines, data)) + json_frame(STATS, {"i": i})
                       for i, (n, lines, data) in enumerate(chunks))
-    decoder = Decoder()
+    reader = FrameReader()
     got = []
     at = 0
     for cut in cuts * (len(stream) // max(1, sum(cuts)) + 1):
-        got += decoder.feed(stream[at:at + cut])
+        got += reader.feed(stream[at:at + cut])
         at += cut
-    got += decoder.feed(stream[at:])
-    assert decoder.pending == 0
-    expected: list[tuple[int, object]] = []
+    got += reader.feed(stream[at:])
+    assert reader.pending == 0
+    expected: list[tuple[object, ...]] = []
     for i, (n, lines, data) in enumerate(chunks):
-        expected += [(DATA, (n, lines, data)), (STATS, {"i": i})]
-    assert [(k, read_data(p) if k == DATA else orjson.loads(p)) for k, p in got] == expected
+        expected += [(DATA, n, lines, data), (STATS, {"i": i})]
+    assert [(k, n, lines, bytes(body)) if k == DATA else (k, orjson.loads(body))
+            for k, n, lines, body in got] == expected
+
+
+def test_the_reader_hands_out_exactly_the_rest_of_a_frame() -> None:
+    reader = FrameReader()
+    frame = b"".join(data_frame(b"file", 2, b"a\nb\n"))
+    assert len(reader.buffer()) == 11  # the header first, then the name, then the body
+    assert reader.feed(frame[:11]) == [] and len(reader.buffer()) == 4
+    assert reader.feed(frame[11:15]) == [] and len(reader.buffer()) == 4
+    assert reader.feed(frame[15:]) == [(DATA, "file", 2, bytearray(b"a\nb\n"))]
 
 
 # -- end to end --------------------------------------------------------------------------
@@ -290,3 +300,27 @@ def test_sighup_with_workers_keeps_connections_and_switches_paths(tmp_path: Path
         assert "workers changed from 2 to 3: that takes a restart" in relay.stderr()
         assert relay.stop() == 0
     assert lines_of(out) == [b"p before", b"p after"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_during_a_burst_into_a_congested_destination_loses_nothing(
+        tmp_path: Path, workers: int) -> None:
+    # the program reads nothing for a while, so its small queue stays congested: the
+    # drain at shutdown must wait for it, not force the connections open past the queue
+    config = BASE.format(workers=workers).replace(
+        'type = "file"\npath = "out.json"',
+        'type = "program"\ncommand = "sleep 1.5; exec cat > out.json"\nqueue_bytes = "64KiB"')
+    with RelayProcess(config, str(tmp_path), expect_addresses=2) as relay:
+        barrier = threading.Barrier(8)
+        threads = [threading.Thread(target=_send, args=(relay.address("net"), c, 20000, barrier))
+                   for c in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert relay.stop(timeout=60) == 0
+    assert "160000 written, 0 dropped" in relay.stderr(), relay.stderr()[-600:]
+    lines = lines_of(str(tmp_path / "out.json"))
+    for c in range(8):
+        assert [int(x.split()[1]) for x in lines if x.startswith(b"c%d " % c)] == list(
+            range(20000))

@@ -1,17 +1,21 @@
-"""The frames on a worker's channel to the main process, encoded and decoded without IO.
+"""The frames on a worker's channel to the main process, encoded and read without IO.
 
-A frame is a 5-byte header (kind, payload length) and its payload:
+A frame is an 11-byte header (kind, body length, name length, lines), a name and a body:
 
-- ``DATA``: a destination's rendered lines, ``<H name length><I lines>`` then the name
-  and the bytes; the main process writes them as they are;
-- ``STATS``: the worker's counters, as JSON (absolute values, sent every half second and
-  once more at the end);
+- ``DATA``: a destination's rendered lines: the destination's name, the number of lines
+  and the bytes, which the main process writes as they are;
+- ``STATS``: the worker's counters, as JSON (absolute values, after every turn of the
+  worker's loop that sent lines, every half second, and once more at the end);
 - ``READY`` and ``DONE``: JSON answers to the main process's ``start`` and ``reload``
   ({"ok": true} or {"ok": false, "error": "..."}).
 
+The reader is made for a BufferedProtocol: it hands out the exact part of a buffer the
+next bytes go to (the header, the name, then the body in a buffer of its own size), so
+that a chunk of lines is copied once, from the kernel, and never joined or sliced.
+
 The main process talks to a worker on a second socket (SOCK_SEQPACKET, one JSON message
-per packet, listening sockets passed along with SCM_RIGHTS): ``start``, ``reload`` and
-``stop``.
+per packet, sockets passed along with SCM_RIGHTS): ``start``, ``reload``, ``conn`` (a
+TCP connection handed over) and ``stop``.
 """
 
 from __future__ import annotations
@@ -22,56 +26,83 @@ from typing import Any
 import orjson
 
 DATA, STATS, READY, DONE = 1, 2, 3, 4
-_HEAD = struct.Struct("<BI")
-_DATA = struct.Struct("<HI")
+_HEAD = struct.Struct("<BIHI")
 HEAD = _HEAD.size
 
 
 def data_frame(name: bytes, lines: int, data: bytes) -> list[bytes]:
     """A DATA frame as pieces to write together (the data is not copied)."""
-    return [_HEAD.pack(DATA, _DATA.size + len(name) + len(data)),
-            _DATA.pack(len(name), lines) + name, data]
+    return [_HEAD.pack(DATA, len(data), len(name), lines) + name, data]
 
 
 def json_frame(kind: int, value: Any) -> bytes:
     body = orjson.dumps(value)
-    return _HEAD.pack(kind, len(body)) + body
+    return _HEAD.pack(kind, len(body), 0, 0) + body
 
 
-class Decoder:
-    """Bytes in, whole frames out: ``feed(data) -> [(kind, payload), ...]``."""
+class FrameReader:
+    """Reads frames into buffers of their own size: ``buffer()`` is where the next bytes
+    go, ``filled(n)`` says N bytes went there and returns the frame it completed, as
+    (kind, name, lines, body), or None."""
 
     def __init__(self) -> None:
-        self._buf = bytearray()
+        self._head = bytearray(HEAD)
+        self._current = self._head
+        self._view = memoryview(self._head)
+        self._at = 0
+        self._stage = 0  # 0 header, 1 name, 2 body
+        self._kind = self._size = self._lines = 0
+        self._name = ""
 
-    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        buf = self._buf
-        buf += data
-        frames = []
-        at = 0
-        end = len(buf)
-        with memoryview(buf) as view:
-            while end - at >= HEAD:
-                kind, size = _HEAD.unpack_from(buf, at)
-                if end - at - HEAD < size:
-                    break
-                frames.append((kind, bytes(view[at + HEAD:at + HEAD + size])))
-                at += HEAD + size
-        if at:
-            del buf[:at]
-        return frames
+    def buffer(self) -> memoryview:
+        return self._view[self._at:]
+
+    def filled(self, n: int) -> tuple[int, str, int, bytearray] | None:
+        self._at += n
+        if self._at < len(self._current):
+            return None
+        if self._stage == 0:
+            self._kind, self._size, name_size, self._lines = _HEAD.unpack(self._head)
+            self._name = ""
+            if name_size:
+                self._next(1, bytearray(name_size))
+                return None
+        elif self._stage == 1:
+            self._name = self._current.decode()
+        if self._stage < 2:
+            if self._size:
+                self._next(2, bytearray(self._size))
+                return None
+            body = bytearray()
+        else:
+            body = self._current
+        frame = (self._kind, self._name, self._lines, body)
+        self._next(0, self._head)
+        return frame
+
+    def _next(self, stage: int, buf: bytearray) -> None:
+        self._stage, self._current, self._at = stage, buf, 0
+        self._view = memoryview(buf)
 
     @property
     def pending(self) -> int:
-        return len(self._buf)
+        """Bytes of a frame read so far (0 between frames)."""
+        return self._at + (HEAD if self._stage else 0)
+
+    def feed(self, data: bytes) -> list[tuple[int, str, int, bytearray]]:
+        """All DATA at once (for tests and for a plain Protocol): the frames it ends."""
+        frames = []
+        at = 0
+        while at < len(data):
+            buf = self.buffer()
+            n = min(len(buf), len(data) - at)
+            buf[:n] = data[at:at + n]
+            at += n
+            frame = self.filled(n)
+            if frame is not None:
+                frames.append(frame)
+        return frames
 
 
-def read_data(payload: bytes) -> tuple[str, int, bytes]:
-    """A DATA payload as (destination name, lines, bytes)."""
-    size, lines = _DATA.unpack_from(payload, 0)
-    start = _DATA.size
-    return payload[start:start + size].decode(), lines, payload[start + size:]
-
-
-def read_json(payload: bytes) -> Any:
+def read_json(payload: bytes | bytearray) -> Any:
     return orjson.loads(payload)

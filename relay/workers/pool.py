@@ -33,7 +33,7 @@ from relay.flow import FlowControl
 from relay.sources.base import SourceRuntime
 from relay.sources.shared import SharedTable
 from relay.workers import plan
-from relay.workers.channel import DATA, DONE, READY, STATS, Decoder, read_data, read_json
+from relay.workers.channel import DATA, DONE, READY, STATS, FrameReader, read_json
 from relay.workers.listen import PoolListener, bind
 
 log = logging.getLogger("relay")
@@ -44,13 +44,13 @@ COUNTERS = ("received", "errors", "truncated", "dropped", "denied", "over_limit"
             "tls_refused", "idle_closed", "active")
 
 
-class MainChannel(asyncio.Protocol):
+class MainChannel(asyncio.BufferedProtocol):
     """The main process's end of one worker's data channel."""
 
     def __init__(self, pool: WorkerPool, worker: Worker):
         self.pool = pool
         self.worker = worker
-        self.decoder = Decoder()
+        self.reader = FrameReader()
         self.transport: asyncio.Transport | None = None
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -58,23 +58,30 @@ class MainChannel(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         self.pool.flow.register(self.transport)  # type: ignore[arg-type]
 
-    def data_received(self, data: bytes) -> None:
-        lookup = self.pool.lookup
-        for kind, payload in self.decoder.feed(data):
-            if kind == DATA:
-                name, lines, chunk = read_data(payload)
-                dest = lookup.get(name)
-                if dest is None:  # cannot happen: a destination lives until workers are done
-                    log.error("worker %d: %d lines for unknown destination %r", self.worker.n,
-                              lines, name)
-                    continue
-                dest.write(chunk, lines)
-            elif kind == STATS:
-                self.worker.stats = read_json(payload)
-                self.pool.count()
-            elif kind in (READY, DONE) and self.worker.answer is not None:
-                if not self.worker.answer.done():
-                    self.worker.answer.set_result(read_json(payload))
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.reader.buffer()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        frame = self.reader.filled(nbytes)
+        if frame is None:
+            return
+        kind, name, lines, body = frame
+        if kind == DATA:
+            dest = self.pool.lookup.get(name)
+            if dest is None:  # cannot happen: a destination lives until workers are done
+                log.error("worker %d: %d lines for unknown destination %r", self.worker.n,
+                          lines, name)
+                return
+            dest.write(body, lines)
+        elif kind == STATS:
+            self.worker.stats = read_json(body)
+            self.pool.count()
+        elif kind in (READY, DONE) and self.worker.answer is not None:
+            if not self.worker.answer.done():
+                self.worker.answer.set_result(read_json(body))
+
+    def eof_received(self) -> bool:
+        return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.transport is not None:

@@ -20,6 +20,7 @@ from relay.config import BufferedConfig, DestinationConfig
 from relay.destinations.base import BufferedDestination, Destination, Filter, Render
 from relay.errors import ConfigError
 from relay.flow import FlowControl
+from relay.sources.base import Throttle
 from relay.workers.channel import STATS, data_frame, json_frame
 
 HIGH = 4 * 1024 * 1024
@@ -89,10 +90,14 @@ class ChannelDestination(BufferedDestination[BufferedConfig]):
         super().__init__(config, render, flow, named_filters)
         self.channel = channel
         self._name = config.name.encode()
+        self.warning = Throttle()
 
     def write(self, data: bytes, lines: int) -> None:
         if self.channel.full():
             self.dropped += lines
+            self.warning.warn("destination %s: %d lines dropped: the main process is %d "
+                              "bytes behind (datagrams cannot be paused)", self.name, lines,
+                              HARD)
             return
         self.channel.send(data_frame(self._name, lines, data))
         self.channel.report_soon()
