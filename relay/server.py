@@ -69,10 +69,11 @@ class Relay:
         self.addresses += await self._start_metrics(self.config)
         self.path = path = self._assemble(self.config)
         self._adopt(path)
-        self.addresses += await self._start_destinations(path.destinations.values())
         self._say_where(self.config)
         if workers_plan.served(self.config):
             self.pool = WorkerPool(self.flow, self.config.options.workers, lambda: self.sources)
+            await self.pool.spawn()
+        self.addresses += await self._start_destinations(path.destinations.values())
         self.addresses += await self._start_sources(path.sources.values())
         if self.pool is not None:
             await self.pool.start(self.config, self.destinations)

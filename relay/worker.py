@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import pickle
 import signal
 import socket
@@ -31,7 +32,7 @@ from relay.server import Relay
 from relay.sources.base import SourceRuntime
 from relay.sources.shared import SharedTable
 from relay.sources.stream import StreamProtocol
-from relay.workers.channel import DONE, READY
+from relay.workers.channel import DONE, READY, json_frame
 from relay.workers.pool import COUNTERS
 from relay.workers.proxy import ChannelProtocol, factory
 
@@ -133,6 +134,7 @@ def _sockets(names: list[str], fds: list[int]) -> dict[str, socket.socket]:
 
 async def serve(data_fd: int, control_fd: int, counts_fd: int) -> int:
     loop = asyncio.get_running_loop()
+    os.write(data_fd, json_frame(READY, {"ok": True}))  # hello: imported, ready to start
     control = Control(socket.socket(fileno=control_fd))
     counts = SharedTable(counts_fd)
     message, fds = await control.queue.get()

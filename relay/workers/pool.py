@@ -105,6 +105,7 @@ class Worker:
         self.stats: dict[str, Any] = {}
         self.stopping = False
         self.handed = 0  # connections handed to it
+        self.started = False  # it took its config and sockets: connections may follow
 
     @property
     def load(self) -> int:
@@ -136,6 +137,7 @@ class WorkerPool:
         self.stopping = False
         self.running = False  # every worker has started
         self.restarts = 0
+        self.waiting: list[tuple[str, socket.socket]] = []  # connections no worker took yet
         self.dropped_seen: dict[tuple[int, str], int] = {}
 
     # -- starting -----------------------------------------------------------------------
@@ -160,9 +162,10 @@ class WorkerPool:
         return listener
 
     def hand(self, source: str, conn: socket.socket) -> bool:
-        """Give CONN, a connection of SOURCE, to the least busy worker."""
+        """Give CONN, a connection of SOURCE, to the least busy worker (or keep it until
+        one has started again, if none has)."""
         for worker in sorted(self.workers, key=lambda w: w.load):
-            if worker.stopping or worker.control is None:
+            if worker.stopping or not worker.started:
                 continue
             try:
                 worker.tell({"op": "conn", "source": source}, [conn.fileno()])
@@ -170,16 +173,35 @@ class WorkerPool:
                 continue
             worker.handed += 1
             return True
-        return False
+        if self.stopping:
+            return False
+        self.waiting.append((source, conn.dup()))
+        return True
 
-    async def start(self, config: Config, destinations: Mapping[str, Destination[Any]]) -> None:
-        self.config, self.served = config, plan.served(config)
-        self.lookup = dict(destinations)
+    def _hand_waiting(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for source, conn in waiting:
+            self.hand(source, conn)
+            conn.close()
+
+    async def spawn(self) -> None:
+        """Start the worker processes and wait until each is ready to be told what to do
+        (Python and the relay imported), so that the sockets bound next are read at once:
+        datagrams do not pile up in them while a worker starts."""
         loop = asyncio.get_running_loop()
         for n in range(self.count_of_workers):
             worker = Worker(n)
             self.workers.append(worker)
             await self._spawn(loop, worker)
+        hellos = await asyncio.gather(*(self._wait(w, START_TIMEOUT) for w in self.workers))
+        for worker, hello in zip(self.workers, hellos, strict=True):
+            if not hello.get("ok"):
+                raise ConfigError(f"worker {worker.n}: {hello.get('error', 'did not start')}")
+
+    async def start(self, config: Config, destinations: Mapping[str, Destination[Any]]) -> None:
+        """Hand every worker its config and sockets (bound by ``listen`` meanwhile)."""
+        self.config, self.served = config, plan.served(config)
+        self.lookup = dict(destinations)
         answers = await asyncio.gather(*(self._start(w) for w in self.workers))
         for worker, answer in zip(self.workers, answers, strict=True):
             if not answer.get("ok"):
@@ -202,26 +224,37 @@ class WorkerPool:
         control_child.close()
         control.settimeout(10.0)
         worker.control = control
+        worker.answer = loop.create_future()  # its hello (see spawn)
         _, worker.channel = await loop.create_unix_connection(
             lambda: MainChannel(self, worker), sock=data)
 
     async def _start(self, worker: Worker) -> dict[str, Any]:
         assert self.config is not None
         names = [n for n in self.served if n in self.sockets]
-        return await self._ask(worker, {
+        answer = await self._ask(worker, {
             "op": "start", "config": pickle.dumps(plan.worker_config(self.config, self.served)
                                                   ).hex(),
             "sockets": names, "slots": self.slots},
             [self.sockets[n][worker.n].fileno() for n in names], START_TIMEOUT)
+        worker.started = bool(answer.get("ok"))
+        return answer
 
     async def _ask(self, worker: Worker, message: dict[str, Any], fds: list[int],
                    timeout: float) -> dict[str, Any]:
         worker.answer = asyncio.get_running_loop().create_future()
         try:
             worker.tell(message, fds)
+        except OSError as exc:
+            worker.answer = None
+            return {"ok": False, "error": f"cannot tell it ({exc})"}
+        return await self._wait(worker, timeout)
+
+    async def _wait(self, worker: Worker, timeout: float) -> dict[str, Any]:
+        assert worker.answer is not None
+        try:
             return dict(await asyncio.wait_for(worker.answer, timeout))
-        except (OSError, TimeoutError) as exc:
-            return {"ok": False, "error": f"no answer ({exc or 'timed out'})"}
+        except TimeoutError:
+            return {"ok": False, "error": f"no answer in {timeout:g}s"}
         finally:
             worker.answer = None
 
@@ -273,7 +306,10 @@ class WorkerPool:
         worker = Worker(old.n)
         self.workers[self.workers.index(old)] = worker
         await self._spawn(asyncio.get_running_loop(), worker)
-        answer = await self._start(worker)
+        answer = await self._wait(worker, START_TIMEOUT)
+        if answer.get("ok"):
+            answer = await self._start(worker)
+            self._hand_waiting()
         if not answer.get("ok"):
             log.error("worker %d: %s", worker.n, answer.get("error"))
 
@@ -312,6 +348,9 @@ class WorkerPool:
         self.stopping = True
         for listener in self.listeners.values():
             listener.close()
+        for _, conn in self.waiting:  # no worker came back for them: their peers reconnect
+            conn.close()
+        self.waiting.clear()
         for worker in self.workers:
             worker.stopping = True
             try:

@@ -23,8 +23,8 @@ from relay.flow import FlowControl
 from relay.sources.base import Throttle
 from relay.workers.channel import STATS, data_frame, json_frame
 
-HIGH = 4 * 1024 * 1024
-LOW = 1024 * 1024
+HIGH = 1024 * 1024
+LOW = 256 * 1024
 HARD = 64 * 1024 * 1024
 
 
