@@ -324,3 +324,21 @@ def test_sigterm_during_a_burst_into_a_congested_destination_loses_nothing(
     for c in range(8):
         assert [int(x.split()[1]) for x in lines if x.startswith(b"c%d " % c)] == list(
             range(20000))
+
+
+def test_a_source_added_by_sighup_is_served_by_the_workers(tmp_path: Path) -> None:
+    with RelayProcess(BASE.format(workers=2), str(tmp_path), expect_addresses=2) as relay:
+        with open(relay.config_path, "a") as f:
+            f.write('[[source]]\nname = "net2"\nlisten = "tcp://127.0.0.1:0"\n'
+                    '[[log]]\nsource = ["net2"]\ndestination = ["file"]\n')
+        relay.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: relay._read_addresses() >= 3, 10, "the new source to listen")
+        assert "reloaded" in relay.stderr()
+        # connections right after the reload: every one reaches a worker that knows it
+        for i in range(20):
+            with socket.create_connection(relay.address("net2")) as s:
+                s.sendall(b"<13>Dec  3 07:00:00 host n2: %d\n" % i)
+        out = str(tmp_path / "out.json")
+        wait_for(lambda: len(lines_of(out)) == 20, 10, "every line of the new source")
+        assert relay.stop() == 0
+    assert sorted(int(x.split()[1]) for x in lines_of(out)) == list(range(20))

@@ -67,6 +67,7 @@ class PoolListener:
         self.name = config.name
         self.addresses = [address_of(config, socks[0])]
         self.sock: socket.socket | None = None
+        self.accepts = False
         if config.listen.scheme == "tcp":
             self.sock = socks[0]
             # the main process's own counters of the source: those it refused
@@ -75,8 +76,9 @@ class PoolListener:
             self.loop = asyncio.get_running_loop()
 
     def accepting(self) -> None:
-        """The workers are running: accept (the kernel holds connections until then)."""
-        if self.sock is not None:
+        """The workers know the source: accept (the kernel holds connections until then)."""
+        if self.sock is not None and not self.accepts:
+            self.accepts = True
             self.loop.add_reader(self.sock.fileno(), self._accept)
 
     def _accept(self) -> None:
@@ -100,7 +102,8 @@ class PoolListener:
     def close(self) -> None:
         """Stop accepting; the workers drain their connections when told to stop."""
         if self.sock is not None:
-            self.loop.remove_reader(self.sock.fileno())
+            if self.accepts:
+                self.loop.remove_reader(self.sock.fileno())
             self.sock.close()
             self.sock = None
 

@@ -154,9 +154,7 @@ class WorkerPool:
         self.counts.count(self.slots[name]).reset()
         listener = PoolListener(source, socks, self.flow,
                                 self.counts.count(self.slots[name]), self.hand)
-        self.listeners[name] = listener
-        if self.running:
-            listener.accepting()
+        self.listeners[name] = listener  # accepting once the workers know the source
         if not tcp:
             self.sockets[name] = socks
         return listener
@@ -328,6 +326,8 @@ class WorkerPool:
             w, message, [self.sockets[n][w.n].fileno() for n in names], START_TIMEOUT)
             for w in self.workers))
         self.lookup = dict(destinations)
+        for listener in self.listeners.values():
+            listener.accepting()
         for name in list(self.sockets):
             if name not in self.served:
                 for sock in self.sockets.pop(name):
