@@ -75,6 +75,14 @@ destination = ["live"]
     assert cut.options.workers == 1 and cut.metrics is None
 
 
+def test_a_templated_file_path_keeps_its_sources_in_the_main_process() -> None:
+    config = loads(BASE.format(workers=2).replace('path = "out.json"',
+                                                  'path = "out/$HOST.json"\ncreate_dirs = true'),
+                   "relay.toml")
+    assert plan.served(config) == ()
+    assert plan.why_not(config, "net") == "destination 'file' needs each message"
+
+
 def test_a_reload_that_changes_the_workers_is_refused_with_the_reason() -> None:
     old = _config()
     assert plan.refusal(old, _config(), ["net", "dg"]) == ""
