@@ -145,6 +145,17 @@ def test_the_reader_hands_out_exactly_the_rest_of_a_frame() -> None:
 
 # -- end to end --------------------------------------------------------------------------
 
+def _send_at_once(address: tuple[str, int], conns: int, count: int) -> None:
+    """CONNS connections, connected before any sends, each sending COUNT numbered lines."""
+    barrier = threading.Barrier(conns)
+    threads = [threading.Thread(target=_send, args=(address, c, count, barrier))
+               for c in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def _send(address: tuple[str, int], conn: int, count: int, barrier: threading.Barrier) -> None:
     with socket.create_connection(address) as s:
         barrier.wait()
@@ -156,13 +167,7 @@ def test_eight_connections_over_two_workers_keep_every_line_in_order(tmp_path: P
     config = BASE.format(workers=2) + '[metrics]\nlisten = "127.0.0.1:0"\n'
     with RelayProcess(config, str(tmp_path), expect_addresses=3) as relay:
         assert relay.stderr().count("source net: served by 2 workers") == 1
-        barrier = threading.Barrier(8)
-        threads = [threading.Thread(target=_send, args=(relay.address("net"), c, 5000, barrier))
-                   for c in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _send_at_once(relay.address("net"), 8, 5000)
         out = str(tmp_path / "out.json")
         wait_for(lambda: len(lines_of(out)) >= 40000, 30, "every line")
         values = scrape(relay.address("metrics"))
@@ -224,13 +229,7 @@ def test_a_worker_that_dies_is_replaced_and_the_relay_goes_on(tmp_path: Path) ->
         wait_for(lambda: "worker" in relay.stderr() and "exited" in relay.stderr(), 10,
                  "the worker's death noticed")
         wait_for(lambda: len(_workers_of(relay.proc.pid)) == 2, 15, "a replacement")
-        barrier = threading.Barrier(4)
-        threads = [threading.Thread(target=_send, args=(relay.address("net"), c, 1000, barrier))
-                   for c in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _send_at_once(relay.address("net"), 4, 1000)
         wait_for(lambda: len(lines_of(out)) >= 4000, 30, "every line after the crash")
         values = scrape(relay.address("metrics"))
         assert values[("relay_worker_restarts_total", ())] == 1
@@ -319,13 +318,7 @@ def test_sigterm_during_a_burst_into_a_congested_destination_loses_nothing(
         'type = "file"\npath = "out.json"',
         'type = "program"\ncommand = "sleep 1.5; exec cat > out.json"\nqueue_bytes = "64KiB"')
     with RelayProcess(config, str(tmp_path), expect_addresses=2) as relay:
-        barrier = threading.Barrier(8)
-        threads = [threading.Thread(target=_send, args=(relay.address("net"), c, 20000, barrier))
-                   for c in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _send_at_once(relay.address("net"), 8, 20000)
         assert relay.stop(timeout=60) == 0
     assert "160000 written, 0 dropped" in relay.stderr(), relay.stderr()[-600:]
     lines = lines_of(str(tmp_path / "out.json"))

@@ -100,8 +100,8 @@ class ChannelDestination(BufferedDestination[BufferedConfig]):
                               HARD)
             return
         self.channel.send(data_frame(self._name, lines, data))
-        self.channel.report_soon()
-        self.written += lines
+        self.channel.report_soon()  # (written is counted where the lines reach the kernel:
+        # by the real destination, in the main process)
 
 
 def factory(channel: ChannelProtocol):  # type: ignore[no-untyped-def]
