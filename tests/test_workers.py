@@ -343,3 +343,29 @@ def test_a_source_added_by_sighup_is_served_by_the_workers(tmp_path: Path) -> No
         wait_for(lambda: len(lines_of(out)) == 20, 10, "every line of the new source")
         assert relay.stop() == 0
     assert sorted(int(x.split()[1]) for x in lines_of(out)) == list(range(20))
+
+
+def test_local_messages_of_two_workers_take_one_seqnum_sequence(tmp_path: Path) -> None:
+    """syslog-ng numbers a destination's local messages (its own parse errors) in one
+    sequence: two connections, one in each worker, must not both count from 1."""
+    config = BASE.format(workers=2).replace('template = "$PROGRAM $MSG\\n"',
+                                            'template = "$SEQNUM $MSG\\n"')
+    config = config.replace('listen = "tcp://127.0.0.1:0"',
+                            'listen = "tcp://127.0.0.1:0"\nprotocol = "rfc5424"')
+    with RelayProcess(config, str(tmp_path), expect_addresses=2) as relay:
+        conns = [socket.create_connection(relay.address("net")) for _ in range(2)]
+        for c, s in enumerate(conns):
+            s.sendall(b"".join(b"<13>not five four two four c%d %d\n" % (c, i)
+                               for i in range(300)))
+        out = str(tmp_path / "out.json")
+        wait_for(lambda: len(lines_of(out)) >= 600, 20, "every error message")
+        for s in conns:
+            s.close()
+        assert relay.stop() == 0
+    lines = lines_of(out)
+    seqnums = [int(line.split()[0]) for line in lines]
+    assert seqnums == list(range(1, 601)), seqnums[:20]
+    for c in range(2):  # and each connection's messages in order
+        mine = [line for line in lines if b" c%d " % c in line]
+        assert len(mine) == 300
+        assert [int(line.rsplit(b" ", 1)[1].rstrip(b"'\"")) for line in mine] == list(range(300))

@@ -4,6 +4,10 @@ A frame is an 11-byte header (kind, body length, name length, lines), a name and
 
 - ``DATA``: a destination's rendered lines: the destination's name, the number of lines
   and the bytes, which the main process writes as they are;
+- ``LOCAL``: one local message (the relay's own parse error), pickled after its log path's
+  filters and rewrites, for the destination named: the main process renders it, since
+  its SEQNUM is the real destination's next number (one sequence, whichever worker
+  parsed it, as syslog-ng numbers a destination's local messages);
 - ``STATS``: the worker's counters, as JSON (absolute values, after every turn of the
   worker's loop that sent lines, every half second, and once more at the end);
 - ``READY`` and ``DONE``: JSON answers to the main process's ``start`` and ``reload``
@@ -25,7 +29,7 @@ from typing import Any
 
 import orjson
 
-DATA, STATS, READY, DONE = 1, 2, 3, 4
+DATA, STATS, READY, DONE, LOCAL = 1, 2, 3, 4, 5
 _HEAD = struct.Struct("<BIHI")
 HEAD = _HEAD.size
 
@@ -33,6 +37,11 @@ HEAD = _HEAD.size
 def data_frame(name: bytes, lines: int, data: bytes) -> list[bytes]:
     """A DATA frame as pieces to write together (the data is not copied)."""
     return [_HEAD.pack(DATA, len(data), len(name), lines) + name, data]
+
+
+def local_frame(name: bytes, message: bytes) -> list[bytes]:
+    """A LOCAL frame: one pickled message for the destination NAME."""
+    return [_HEAD.pack(LOCAL, len(message), len(name), 1) + name, message]
 
 
 def json_frame(kind: int, value: Any) -> bytes:

@@ -33,7 +33,7 @@ from relay.flow import FlowControl
 from relay.sources.base import SourceRuntime
 from relay.sources.shared import SharedTable
 from relay.workers import plan
-from relay.workers.channel import DATA, DONE, READY, STATS, FrameReader, read_json
+from relay.workers.channel import DATA, DONE, LOCAL, READY, STATS, FrameReader, read_json
 from relay.workers.listen import PoolListener, bind
 
 log = logging.getLogger("relay")
@@ -66,13 +66,17 @@ class MainChannel(asyncio.BufferedProtocol):
         if frame is None:
             return
         kind, name, lines, body = frame
-        if kind == DATA:
+        if kind == DATA or kind == LOCAL:
             dest = self.pool.lookup.get(name)
             if dest is None:  # cannot happen: a destination lives until workers are done
                 log.error("worker %d: %d lines for unknown destination %r", self.worker.n,
                           lines, name)
                 return
-            dest.write(body, lines)
+            if kind == DATA:
+                dest.write(body, lines)
+            else:  # numbered and rendered here, in the order the channel brought it
+                dest.send(pickle.loads(body))
+                dest.flush()
         elif kind == STATS:
             self.worker.stats = read_json(body)
             self.pool.count()

@@ -4,7 +4,8 @@ process instead of writing them.
 Each destination of the config is a ChannelDestination in a worker: it renders with the
 destination's template and joins lines exactly as the real one does (relay.destinations
 .base.BufferedDestination), and a chunk goes into the channel as a DATA frame, which the
-main process passes to the real destination's ``write``.  The channel's transport pauses
+main process passes to the real destination's ``write``.  A local message (a parse error)
+goes alone, as a LOCAL frame, since the real destination gives its SEQNUM.  The channel's transport pauses
 the worker's connections while its buffer is over HIGH (the main process reads slowly
 because a destination is congested) and resumes them below LOW.  A datagram source
 cannot be paused: past HARD bytes waiting, chunks are dropped and counted.
@@ -13,6 +14,7 @@ cannot be paused: past HARD bytes waiting, chunks are dropped and counted.
 from __future__ import annotations
 
 import asyncio
+import pickle
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,8 +22,9 @@ from relay.config import BufferedConfig, DestinationConfig
 from relay.destinations.base import BufferedDestination, Destination, Filter, Render
 from relay.errors import ConfigError
 from relay.flow import FlowControl
+from relay.message import FLAG_LOCAL, LogMessage
 from relay.sources.base import Throttle
-from relay.workers.channel import STATS, data_frame, json_frame
+from relay.workers.channel import STATS, data_frame, json_frame, local_frame
 
 HIGH = 1024 * 1024
 LOW = 256 * 1024
@@ -91,6 +94,19 @@ class ChannelDestination(BufferedDestination[BufferedConfig]):
         self.channel = channel
         self._name = config.name.encode()
         self.warning = Throttle()
+
+    def send(self, msg: LogMessage) -> None:
+        if not msg.flags & FLAG_LOCAL:
+            self._buf.append(self.render(msg))
+            return
+        # its SEQNUM is the real destination's to give: the main process renders it,
+        # after the lines before it
+        self.flush()
+        if self.channel.full():
+            self.dropped += 1
+            return
+        self.channel.send(local_frame(self._name, pickle.dumps(msg)))
+        self.channel.report_soon()
 
     def write(self, data: bytes, lines: int) -> None:
         if self.channel.full():
