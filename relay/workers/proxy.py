@@ -5,9 +5,9 @@ Each destination of the config is a ChannelDestination in a worker: it renders w
 destination's template and joins lines exactly as the real one does (relay.destinations
 .base.BufferedDestination), and a chunk goes into the channel as a DATA frame, which the
 main process passes to the real destination's ``write``.  A local message (a parse error)
-goes alone, as a LOCAL frame, since the real destination gives its SEQNUM.  The channel's transport pauses
-the worker's connections while its buffer is over HIGH (the main process reads slowly
-because a destination is congested) and resumes them below LOW.  A datagram source
+goes alone, as a LOCAL frame, since the real destination gives its SEQNUM.  The channel's
+transport pauses the worker's connections while its buffer is over HIGH (the main process
+reads slowly because a destination is congested) and resumes them below LOW.  A datagram source
 cannot be paused: past HARD bytes waiting, chunks are dropped and counted.
 """
 
