@@ -34,7 +34,7 @@ from relay.sources.shared import SharedTable
 from relay.sources.stream import StreamProtocol
 from relay.workers.channel import DONE, READY, json_frame
 from relay.workers.pool import COUNTERS
-from relay.workers.proxy import ChannelProtocol, factory
+from relay.workers.proxy import ChannelProtocol, WorkerTurns, factory
 
 log = logging.getLogger("relay")
 
@@ -45,9 +45,10 @@ class WorkerRelay(Relay):
     """The relay's data path in a worker: its sources get their sockets from the main
     process, and its destinations hand lines to the channel."""
 
-    def __init__(self, config: Config, counts: SharedTable):
+    def __init__(self, config: Config, counts: SharedTable, n: int = 0):
         super().__init__(config)
         self.counts = counts
+        self.n = n  # which worker this is
         self.channel: ChannelProtocol | None = None
         self.sockets: dict[str, socket.socket] = {}
         self.slots: dict[str, int] = {}
@@ -65,10 +66,21 @@ class WorkerRelay(Relay):
             if sock is None:  # a TCP source: the main process hands its connections over
                 runtime.admitted_elsewhere = True
                 self.listeners[runtime] = Handed()
-            else:
+            else:  # a UDP source: every worker reads the socket, in turn
                 runtime.listen_socket = sock
+                assert self.channel is not None
+                runtime.turns = WorkerTurns(runtime.shared_active, self.slots[runtime.name],
+                                            self.channel, self.flush)
+                runtime.counts_kernel_drops = self.n == 0  # one count per socket
                 await super()._start_sources([runtime])
         return []
+
+    def flush(self) -> None:
+        """Hand every destination's lines to the channel now."""
+        for dest in self.destinations.values():
+            flush = getattr(dest, "flush", None)
+            if flush is not None:
+                flush()
 
     async def take(self, name: str, sock: socket.socket) -> None:
         """A connection of the source NAME, admitted and handed over by the main process."""
@@ -132,7 +144,7 @@ def _sockets(names: list[str], fds: list[int]) -> dict[str, socket.socket]:
     return {name: socket.socket(fileno=fd) for name, fd in zip(names, fds, strict=True)}
 
 
-async def serve(data_fd: int, control_fd: int, counts_fd: int) -> int:
+async def serve(data_fd: int, control_fd: int, counts_fd: int, n: int = 0) -> int:
     loop = asyncio.get_running_loop()
     os.write(data_fd, json_frame(READY, {"ok": True}))  # hello: imported, ready to start
     control = Control(socket.socket(fileno=control_fd))
@@ -140,7 +152,7 @@ async def serve(data_fd: int, control_fd: int, counts_fd: int) -> int:
     message, fds = await control.queue.get()
     if message.get("op") != "start":
         return 0
-    relay = WorkerRelay(pickle.loads(bytes.fromhex(message["config"])), counts)
+    relay = WorkerRelay(pickle.loads(bytes.fromhex(message["config"])), counts, n)
     _, channel = await loop.create_unix_connection(lambda: ChannelProtocol(relay.flow),
                                                    sock=socket.socket(fileno=data_fd))
     relay.channel = channel
@@ -204,9 +216,9 @@ def main(argv: list[str]) -> int:
     try:
         import uvloop
 
-        return uvloop.run(serve(data_fd, control_fd, counts_fd))
+        return uvloop.run(serve(data_fd, control_fd, counts_fd, n))
     except ImportError:
-        return asyncio.run(serve(data_fd, control_fd, counts_fd))
+        return asyncio.run(serve(data_fd, control_fd, counts_fd, n))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from relay.config import loads
 from relay.workers import plan
 from relay.workers.channel import DATA, STATS, FrameReader, data_frame, json_frame
+from relay.workers.reorder import GIVE_UP, Reorder
 from tests.relayproc import RelayProcess, lines_of, wait_for
 from tests.test_reload import scrape
 
@@ -131,16 +132,38 @@ def test_frames_come_out_whole_and_in_order_however_the_bytes_are_cut(
     for i, (n, lines, data) in enumerate(chunks):
         expected += [(DATA, n, lines, data), (STATS, {"i": i})]
     assert [(k, n, lines, bytes(body)) if k == DATA else (k, orjson.loads(body))
-            for k, n, lines, body in got] == expected
+            for k, n, lines, body, _, _ in got] == expected
 
 
 def test_the_reader_hands_out_exactly_the_rest_of_a_frame() -> None:
     reader = FrameReader()
     frame = b"".join(data_frame(b"file", 2, b"a\nb\n"))
-    assert len(reader.buffer()) == 11  # the header first, then the name, then the body
-    assert reader.feed(frame[:11]) == [] and len(reader.buffer()) == 4
-    assert reader.feed(frame[11:15]) == [] and len(reader.buffer()) == 4
-    assert reader.feed(frame[15:]) == [(DATA, "file", 2, bytearray(b"a\nb\n"))]
+    assert len(reader.buffer()) == 23  # the header first, then the name, then the body
+    assert reader.feed(frame[:23]) == [] and len(reader.buffer()) == 4
+    assert reader.feed(frame[23:27]) == [] and len(reader.buffer()) == 4
+    assert reader.feed(frame[27:]) == [(DATA, "file", 2, bytearray(b"a\nb\n"), 0, 0)]
+
+
+def test_batches_of_a_shared_socket_are_written_in_the_order_they_were_read() -> None:
+    r = Reorder()
+    assert r.data(7, 1, "a1", 0.0) == ["a1"]  # its turn: at once
+    assert r.data(7, 3, "c1", 0.0) == []  # later batches wait
+    assert r.data(7, 2, "b1", 0.0) == []
+    assert r.end(7, 3, 0.0) == []
+    assert r.data(7, 1, "a2", 0.0) == ["a2"]
+    assert r.end(7, 1, 0.0) == ["b1"]  # batch 2's turn: what it sent so far
+    assert r.data(7, 2, "b2", 0.0) == ["b2"]
+    assert r.end(7, 2, 0.0) == ["c1"]  # 3 had ended already: its lines follow at once
+    assert r.data(7, 4, "d1", 0.0) == ["d1"] and r.held() == 0
+
+
+def test_a_batch_that_never_ends_holds_the_others_up_only_for_a_while() -> None:
+    r = Reorder()
+    assert r.data(1, 2, "b", 10.0) == [] and r.end(1, 2, 10.0) == []  # batch 1 is lost
+    assert r.stuck(10.5) == []
+    assert r.stuck(10.0 + GIVE_UP) == ["b"]
+    assert r.data(1, 3, "c", 12.0) == ["c"]
+    assert r.data(1, 1, "late", 12.0) == ["late"]  # given up on, yet never dropped
 
 
 # -- end to end --------------------------------------------------------------------------
@@ -272,6 +295,25 @@ def test_udp_senders_through_the_workers_and_sigterm_drains_them(tmp_path: Path)
         mine = [int(line.split()[1]) for line in lines if line.startswith(b"u%d " % n)]
         assert mine == list(range(500))
     assert "source dg: 2000 received" in relay.stderr()
+
+
+def test_one_udp_sender_is_parsed_by_both_workers_and_stays_in_order(tmp_path: Path) -> None:
+    config = BASE.format(workers=2) + '[metrics]\nlisten = "127.0.0.1:0"\n'
+    with RelayProcess(config, str(tmp_path), expect_addresses=3) as relay:
+        address = relay.address("dg")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for i in range(20000):
+                s.sendto(b"<13>Dec  3 07:00:00 host u: %d" % i, address)
+                if i % 200 == 0:
+                    time.sleep(0.002)
+        out = str(tmp_path / "out.json")
+        wait_for(lambda: len(lines_of(out)) >= 20000, 30, "every datagram")
+        values = scrape(relay.address("metrics"))
+        received = [values[("relay_worker_received_total", (("worker", str(n)),))]
+                    for n in (0, 1)]
+        assert sum(received) == 20000 and min(received) > 0, received
+        assert relay.stop() == 0
+    assert [int(x.split()[1]) for x in lines_of(out)] == list(range(20000))
 
 
 def test_workers_one_runs_everything_in_one_process(tmp_path: Path) -> None:

@@ -25,6 +25,23 @@ from relay.sources.shared import SharedCount
 log = logging.getLogger("relay")
 
 
+class Turns(Protocol):
+    """How the workers share one UDP socket (relay.workers): one reads at a time, and each
+    batch it read gets the next number, by which the main process puts the batches back
+    in the order they were read."""
+
+    def lock(self) -> None: ...
+
+    def unlock(self) -> None:
+        """(after ``take`` when the read found datagrams)"""
+
+    def take(self) -> int:
+        """The batch just read: its number."""
+
+    def deliver(self, number: int, deliver: Callable[[], None]) -> None:
+        """Run DELIVER (parse, route, render the batch), its lines tagged with NUMBER."""
+
+
 class Listener(Protocol):
     """A started source, whatever its kind."""
 
@@ -92,6 +109,10 @@ class SourceRuntime:
         self.shared_active: SharedCount | None = None
         #: a worker's stream source: its connections were admitted by the main process
         self.admitted_elsewhere = False
+        #: a worker's UDP source: the socket is shared with the other workers
+        self.turns: Turns | None = None
+        #: whether this process counts the datagrams the kernel dropped (one per socket)
+        self.counts_kernel_drops = True
 
     def admit(self, host: str) -> bool:
         """Whether a new connection from HOST may stay: it is in ``allow`` and fewer than

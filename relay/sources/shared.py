@@ -70,3 +70,18 @@ class SharedCount:
 
     def reset(self) -> None:
         _SLOT.pack_into(self.table.map, self.offset, 0)
+
+    # -- taking turns (a UDP socket the workers share) ------------------------------------
+
+    def lock(self) -> None:
+        """Hold the slot (blocking) until ``unlock``: one worker reads at a time."""
+        fcntl.lockf(self.table.fd, fcntl.LOCK_EX, _SLOT.size, self.offset)
+
+    def unlock(self) -> None:
+        fcntl.lockf(self.table.fd, fcntl.LOCK_UN, _SLOT.size, self.offset)
+
+    def step(self) -> int:
+        """The next number (1, 2, ...), while the slot is held."""
+        now = int(_SLOT.unpack_from(self.table.map, self.offset)[0]) + 1
+        _SLOT.pack_into(self.table.map, self.offset, now)
+        return now

@@ -67,6 +67,23 @@ class UdpReader:
         self.closed = False
 
     def _readable(self) -> None:
+        turns = self.runtime.turns
+        if turns is None:
+            frames, peers = self._read()
+            if frames:
+                self.runtime.deliver(frames, peers)
+            return
+        turns.lock()  # a worker's share of the socket: read in turn, numbered
+        try:
+            frames, peers = self._read()
+            number = turns.take() if frames else 0
+        finally:
+            turns.unlock()
+        if frames:
+            runtime = self.runtime
+            turns.deliver(number, lambda: runtime.deliver(frames, peers))
+
+    def _read(self) -> tuple[list[bytes], list[Peer]]:
         recvfrom = self.sock.recvfrom
         size = self.runtime.max_msg_size
         frames: list[bytes] = []
@@ -87,8 +104,7 @@ class UdpReader:
             pass
         except OSError as exc:
             log.warning("source %s: %s", self.runtime.name, exc)
-        if frames:
-            self.runtime.deliver(frames, peers)
+        return frames, peers
 
     def close(self) -> None:
         """Stop: what already waits in the socket's buffer is read first, not lost."""
@@ -99,7 +115,8 @@ class UdpReader:
             while self.runtime.received + self.runtime.denied != before:
                 before = self.runtime.received + self.runtime.denied
                 self._readable()
-            self.runtime.dropped += kernel_drops(self.sock)
+            if self.runtime.counts_kernel_drops:
+                self.runtime.dropped += kernel_drops(self.sock)
             self.sock.close()
 
     async def wait_closed(self) -> None:

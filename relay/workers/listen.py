@@ -1,7 +1,7 @@
 """The listening side of the sources the workers serve, in the main process.
 
-A UDP source is bound once per worker (SO_REUSEPORT, so that port 0 becomes one port for
-all); each worker reads its own socket, so one sender's datagrams stay in order.  A TCP
+A UDP source is bound once; the workers read that socket in turn (relay.workers.proxy
+.WorkerTurns), and the main process writes their batches in the order they were read.  A TCP
 source is bound once: the main process accepts, admits (``allow``, ``max_connections``,
 the count shared with the workers) and hands each connection to the least busy worker,
 so that 8 connections are 4 and 4, which the kernel's hash of SO_REUSEPORT does not

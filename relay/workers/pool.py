@@ -21,10 +21,9 @@ import pickle
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import orjson
 
 from relay.config import Config
 from relay.destinations.base import Destination
@@ -33,8 +32,10 @@ from relay.flow import FlowControl
 from relay.sources.base import SourceRuntime
 from relay.sources.shared import SharedTable
 from relay.workers import plan
-from relay.workers.channel import DATA, DONE, LOCAL, READY, STATS, FrameReader, read_json
+from relay.workers.channel import DATA
+from relay.workers.link import MainChannel, Worker
 from relay.workers.listen import PoolListener, bind
+from relay.workers.reorder import Reorder
 
 log = logging.getLogger("relay")
 
@@ -44,85 +45,6 @@ COUNTERS = ("received", "errors", "truncated", "dropped", "denied", "over_limit"
             "tls_refused", "idle_closed", "active")
 
 
-class MainChannel(asyncio.BufferedProtocol):
-    """The main process's end of one worker's data channel."""
-
-    def __init__(self, pool: WorkerPool, worker: Worker):
-        self.pool = pool
-        self.worker = worker
-        self.reader = FrameReader()
-        self.transport: asyncio.Transport | None = None
-        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.pool.flow.register(self.transport)  # type: ignore[arg-type]
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return self.reader.buffer()
-
-    def buffer_updated(self, nbytes: int) -> None:
-        frame = self.reader.filled(nbytes)
-        if frame is None:
-            return
-        kind, name, lines, body = frame
-        if kind == DATA or kind == LOCAL:
-            dest = self.pool.lookup.get(name)
-            if dest is None:  # cannot happen: a destination lives until workers are done
-                log.error("worker %d: %d lines for unknown destination %r", self.worker.n,
-                          lines, name)
-                return
-            if kind == DATA:
-                dest.write(body, lines)
-            else:  # numbered and rendered here, in the order the channel brought it
-                dest.send(pickle.loads(body))
-                dest.flush()
-        elif kind == STATS:
-            self.worker.stats = read_json(body)
-            self.pool.count()
-        elif kind in (READY, DONE) and self.worker.answer is not None:
-            if not self.worker.answer.done():
-                self.worker.answer.set_result(read_json(body))
-
-    def eof_received(self) -> bool:
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.transport is not None:
-            self.pool.flow.unregister(self.transport)
-        if not self.lost.done():
-            self.lost.set_result(None)
-        if self.worker.answer is not None and not self.worker.answer.done():
-            self.worker.answer.set_result({"ok": False, "error": "the worker exited"})
-        self.pool.worker_lost(self.worker)
-
-
-class Worker:
-    """One worker process, its two sockets to the main process and what it last said."""
-
-    def __init__(self, n: int):
-        self.n = n
-        self.process: subprocess.Popen[bytes] | None = None
-        self.control: socket.socket | None = None
-        self.channel: MainChannel | None = None
-        self.answer: asyncio.Future[Any] | None = None
-        self.stats: dict[str, Any] = {}
-        self.stopping = False
-        self.handed = 0  # connections handed to it
-        self.started = False  # it took its config and sockets: connections may follow
-
-    @property
-    def load(self) -> int:
-        """Its open connections, as far as the main process knows."""
-        reported = self.stats.get("handed", 0)
-        active = sum(s.get("active", 0) for s in self.stats.get("sources", {}).values())
-        return self.handed - (reported - active)
-
-    def tell(self, message: dict[str, Any], fds: list[int] | None = None) -> None:
-        assert self.control is not None
-        socket.send_fds(self.control, [orjson.dumps(message)], fds or [])
-
-
 class WorkerPool:
     def __init__(self, flow: FlowControl, count: int,
                  sources: Callable[[], Mapping[str, SourceRuntime]]):
@@ -130,7 +52,8 @@ class WorkerPool:
         self.count_of_workers = count
         self.sources = sources  # the main process's runtimes, whose counters the pool sets
         self.workers: list[Worker] = []
-        self.sockets: dict[str, list[socket.socket]] = {}  # UDP source -> one per worker
+        self.sockets: dict[str, list[socket.socket]] = {}  # UDP source -> its socket
+        self.reorder = Reorder()  # the batches of the UDP sockets, back in order
         self.listeners: dict[str, PoolListener] = {}
         self.lookup: dict[str, Any] = {}  # where DATA frames are written (buffered ones)
         self.counts = SharedTable()
@@ -142,6 +65,7 @@ class WorkerPool:
         self.running = False  # every worker has started
         self.restarts = 0
         self.waiting: list[tuple[str, socket.socket]] = []  # connections no worker took yet
+        self._unsticking: asyncio.TimerHandle | None = None
         self.dropped_seen: dict[tuple[int, str], int] = {}
 
     # -- starting -----------------------------------------------------------------------
@@ -150,18 +74,45 @@ class WorkerPool:
         """Bind the sockets of the source NAME; OSError when it cannot listen."""
         source = next(s for s in config.sources if s.name == name)
         tcp = source.listen.scheme == "tcp"
-        socks = bind(source, 1 if tcp else self.count_of_workers)
+        socks = bind(source, 1)
         for sock in self.sockets.pop(name, ()):
             sock.close()
         if name not in self.slots:
             self.slots[name] = len(self.slots)
-        self.counts.count(self.slots[name]).reset()
+        if tcp:  # (a UDP source's slot numbers its batches: on, across a replacement)
+            self.counts.count(self.slots[name]).reset()
         listener = PoolListener(source, socks, self.flow,
                                 self.counts.count(self.slots[name]), self.hand)
         self.listeners[name] = listener  # accepting once the workers know the source
         if not tcp:
             self.sockets[name] = socks
         return listener
+
+    def write(self, kind: int, name: str, lines: int, body: bytearray) -> None:
+        """A DATA frame's lines, or a LOCAL frame's message, to the real destination."""
+        dest = self.lookup.get(name)
+        if dest is None:  # cannot happen: a destination lives until the workers are done
+            log.error("%d lines for unknown destination %r", lines, name)
+            return
+        if kind == DATA:
+            dest.write(body, lines)
+        else:  # numbered and rendered here, in the order the channel brought it
+            dest.send(pickle.loads(body))
+            dest.flush()
+
+    def write_all(self, items: list[tuple[int, str, int, bytearray]]) -> None:
+        for kind, name, lines, body in items:
+            self.write(kind, name, lines, body)
+
+    def _unstick(self) -> None:
+        """Every half second: batches held up by one that never ended (its worker died)."""
+        late = self.reorder.stuck(time.monotonic())
+        if late:
+            log.warning("a batch of datagrams never came back from its worker; the %d "
+                        "chunks after it are written", len(late))
+            self.write_all(late)
+        if not self.stopping:
+            self._unsticking = asyncio.get_running_loop().call_later(0.5, self._unstick)
 
     def hand(self, source: str, conn: socket.socket) -> bool:
         """Give CONN, a connection of SOURCE, to the least busy worker (or keep it until
@@ -209,6 +160,7 @@ class WorkerPool:
             if not answer.get("ok"):
                 raise ConfigError(f"worker {worker.n}: {answer.get('error', 'did not start')}")
         self.running = True
+        self._unsticking = asyncio.get_running_loop().call_later(0.5, self._unstick)
         for listener in self.listeners.values():
             listener.accepting()
 
@@ -237,7 +189,7 @@ class WorkerPool:
             "op": "start", "config": pickle.dumps(plan.worker_config(self.config, self.served)
                                                   ).hex(),
             "sockets": names, "slots": self.slots},
-            [self.sockets[n][worker.n].fileno() for n in names], START_TIMEOUT)
+            [self.sockets[n][0].fileno() for n in names], START_TIMEOUT)
         worker.started = bool(answer.get("ok"))
         return answer
 
@@ -327,7 +279,7 @@ class WorkerPool:
             plan.worker_config(config, self.served)).hex(), "sockets": names,
             "slots": self.slots}
         answers = await asyncio.gather(*(self._ask(
-            w, message, [self.sockets[n][w.n].fileno() for n in names], START_TIMEOUT)
+            w, message, [self.sockets[n][0].fileno() for n in names], START_TIMEOUT)
             for w in self.workers))
         self.lookup = dict(destinations)
         for listener in self.listeners.values():
@@ -372,6 +324,9 @@ class WorkerPool:
                 log.error("%d workers did not stop in %gs", len(pending), STOP_TIMEOUT)
         for worker in self.workers:
             await self._reap(worker)
+        if self._unsticking is not None:
+            self._unsticking.cancel()
+        self.write_all(self.reorder.drain())  # what a dead worker's missing batch held up
         self.count()
         self.counts.close()
 

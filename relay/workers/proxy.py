@@ -24,7 +24,8 @@ from relay.errors import ConfigError
 from relay.flow import FlowControl
 from relay.message import FLAG_LOCAL, LogMessage
 from relay.sources.base import Throttle
-from relay.workers.channel import STATS, data_frame, json_frame, local_frame
+from relay.sources.shared import SharedCount
+from relay.workers.channel import STATS, data_frame, json_frame, local_frame, turn_end_frame
 
 HIGH = 1024 * 1024
 LOW = 256 * 1024
@@ -43,6 +44,8 @@ class ChannelProtocol(asyncio.Protocol):
         #: that the main process never counts lines written before they were received
         self.report: Callable[[], Any] | None = None
         self._report_due = False
+        #: (slot, number) while a batch of a shared UDP socket is being delivered
+        self.tag: tuple[int, int] = (0, 0)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.WriteTransport) or hasattr(transport, "write")
@@ -105,7 +108,7 @@ class ChannelDestination(BufferedDestination[BufferedConfig]):
         if self.channel.full():
             self.dropped += 1
             return
-        self.channel.send(local_frame(self._name, pickle.dumps(msg)))
+        self.channel.send(local_frame(self._name, pickle.dumps(msg), *self.channel.tag))
         self.channel.report_soon()
 
     def write(self, data: bytes, lines: int) -> None:
@@ -115,9 +118,35 @@ class ChannelDestination(BufferedDestination[BufferedConfig]):
                               "bytes behind (datagrams cannot be paused)", self.name, lines,
                               HARD)
             return
-        self.channel.send(data_frame(self._name, lines, data))
+        self.channel.send(data_frame(self._name, lines, data, *self.channel.tag))
         self.channel.report_soon()  # (written is counted where the lines reach the kernel:
         # by the real destination, in the main process)
+
+
+class WorkerTurns:
+    """A UDP socket shared by the workers (relay.sources.base.Turns): read under the
+    slot's lock, each batch numbered; its lines go out tagged with its number, then
+    TURN_END, so that the main process writes the batches in the order they were read."""
+
+    def __init__(self, count: SharedCount, slot: int, channel: ChannelProtocol,
+                 flush: Callable[[], None]):
+        self.count = count
+        self.slot = slot
+        self.channel = channel
+        self.flush = flush
+        self.lock = count.lock
+        self.unlock = count.unlock
+        self.take = count.step
+
+    def deliver(self, number: int, deliver: Callable[[], None]) -> None:
+        self.flush()  # what other sources left in the buffers goes out untagged first
+        self.channel.tag = (self.slot, number)
+        try:
+            deliver()
+            self.flush()
+        finally:
+            self.channel.tag = (0, 0)
+        self.channel.send([turn_end_frame(self.slot, number)])
 
 
 def factory(channel: ChannelProtocol):  # type: ignore[no-untyped-def]
