@@ -306,8 +306,15 @@ def _expression(how: Recipe, prefix: str, namespace: dict[str, object]) -> str:
 
     if type(how) is Lookups:
         terms = []
+        sums: dict[tuple[str, ...], str] = {}  # a sum the parts share is computed once
         for j, part in enumerate(how.parts):
             number = " + ".join(attr(a) for a in part.attrs)
+            if len(part.attrs) > 1:
+                if part.attrs in sums:
+                    number = sums[part.attrs]
+                else:
+                    name = sums[part.attrs] = f"{prefix}s{len(sums)}"
+                    number = f"({name} := {number})"
             if part.div != 1:
                 number = f"({number}) // {int(part.div)}"
             if part.mod:

@@ -11,9 +11,8 @@ nothing computes all the fields of a second at once.  A field is a concatenation
 - the *wall* time ``sec + gmtoff`` (the stamp as its own zone shows it): the day
   (``// 86400``) picks the texts that depend on the date, one table per field, each text
   computed on first use; the time of day picks from fixed tables ("HH:MM:", "SS", ...);
-  the stamps ("Mar  1 12:00:00", ...) are tables by wall second whose texts are computed
-  on first use from the day's text and the time of day, so a repeated second costs one
-  lookup and a new one little more;
+  a stamp ("Mar  1 12:00:00", ...) is the day's text, "HH:MM:" and "SS", so that a new
+  second costs what a repeated one does (no table by second to fill);
 - the *offset* ``gmtoff`` picks the zone text ("+02:00"), computed on first use.
 
 Tables filled on use keep a bounded number of texts (``reset_caches`` empties them all).
@@ -168,31 +167,10 @@ def _zone_text(gmtoff: int) -> str:
 _ZONE = _filled(_zone_text)
 
 
-class _StampTexts(dict[int, str]):
-    """wall second -> the day's text (a table by day) followed by "HH:MM:SS"."""
-
-    __slots__ = ("by_day",)
-
-    def __init__(self, by_day: Mapping[int, str]) -> None:
-        super().__init__()
-        self.by_day = by_day
-        _TABLES.append(self)
-
-    def __missing__(self, wall: int) -> str:
-        if len(self) >= _TABLE_LIMIT:
-            self.clear()
-        text = self[wall] = (
-            self.by_day[wall // DAY] + _HOUR_MINUTE[wall // 60 % 1440] + _TWO_DIGITS[wall % 60])
-        return text
-
-
-_BSD_STAMP = _StampTexts(_BY_DAY["BSD_DAY"])  # DATE and STAMP: "Mar  1 12:00:00"
-_FULL_STAMP = _StampTexts(_BY_DAY["FULL_DAY"])  # "2025 Mar  1 12:00:00"
-_ISO_STAMP = _StampTexts(_BY_DAY["ISO_DAY"])  # "2025-03-01T12:00:00", then the zone
-
 # --- the fields -------------------------------------------------------------------------
 
 _SS = Part(_TWO_DIGITS, WALL, 1, 60)
+_HM = Part(_HOUR_MINUTE, WALL, 60, 1440)
 _ZONE_PART = Part(_ZONE, OFFSET)
 
 
@@ -202,10 +180,12 @@ def _by_day(name: str) -> Part:
 
 #: each date field but UNIXTIME, USEC and MSEC as the concatenation of its parts
 FIELD_PARTS: dict[str, tuple[Part, ...]] = {
-    "DATE": (Part(_BSD_STAMP, WALL),),
-    "FULLDATE": (Part(_FULL_STAMP, WALL),),
-    "ISODATE": (Part(_ISO_STAMP, WALL), _ZONE_PART),
-    "STAMP": (Part(_BSD_STAMP, WALL),),
+    # the stamps: the day's text, "HH:MM:" and "SS" (fixed tables but the day's), so that
+    # a stamp costs the same whether its second was seen before or not
+    "DATE": (_by_day("BSD_DAY"), _HM, _SS),
+    "FULLDATE": (_by_day("FULL_DAY"), _HM, _SS),
+    "ISODATE": (_by_day("ISO_DAY"), _HM, _SS, _ZONE_PART),
+    "STAMP": (_by_day("BSD_DAY"), _HM, _SS),
     **{name: (_by_day(name),) for name in (
         "YEAR", "YEAR_DAY", "MONTH", "MONTH_WEEK", "MONTH_ABBREV", "MONTH_NAME", "DAY",
         "WEEK_DAY", "WEEK_DAY_ABBREV", "WEEK_DAY_NAME", "WEEK", "ISOWEEK")},
@@ -231,9 +211,14 @@ def _compose(parts: tuple[Part, ...]) -> Callable[[int, int], str]:
         if mod:
             return lambda sec, off: t[(sec + off) // div % mod]
         return lambda sec, off: t[(sec + off) // div]
-    if len(parts) == 2 and parts[0][1:] == (WALL, 1, 0) and parts[1] == _ZONE_PART:
-        stamp, zone = parts[0].table, _ZONE
-        return lambda sec, off: stamp[sec + off] + zone[off]
+    if parts[1:3] == (_HM, _SS) and parts[0][1:] == (WALL, DAY, 0):
+        day, hm, ss, zone = parts[0].table, _HOUR_MINUTE, _TWO_DIGITS, _ZONE
+        if len(parts) == 3:
+            return lambda sec, off: (day[(sec + off) // DAY] + hm[(sec + off) // 60 % 1440]
+                                     + ss[(sec + off) % 60])
+        if len(parts) == 4 and parts[3] == _ZONE_PART:
+            return lambda sec, off: (day[(sec + off) // DAY] + hm[(sec + off) // 60 % 1440]
+                                     + ss[(sec + off) % 60] + zone[off])
     return lambda sec, off: evaluate(parts, sec, off)
 
 
