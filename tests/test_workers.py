@@ -115,12 +115,12 @@ def test_workers_option_is_checked() -> None:
 
 @given(st.lists(st.tuples(st.text(min_size=1, max_size=8), st.integers(0, 1000),
                           st.binary(max_size=300)), max_size=12),
-       st.lists(st.integers(1, 50), min_size=1, max_size=20))
+       st.lists(st.integers(1, 50), min_size=1, max_size=20), st.sampled_from([64, 200, 65536]))
 def test_frames_come_out_whole_and_in_order_however_the_bytes_are_cut(
-        chunks: list[tuple[str, int, bytes]], cuts: list[int]) -> None:
+        chunks: list[tuple[str, int, bytes]], cuts: list[int], scratch: int) -> None:
     stream = b"".join(b"".join(data_frame(n.encode(), lines, data)) + json_frame(STATS, {"i": i})
                       for i, (n, lines, data) in enumerate(chunks))
-    reader = FrameReader()
+    reader = FrameReader(scratch)  # small ones read bodies into buffers of their own
     got = []
     at = 0
     for cut in cuts * (len(stream) // max(1, sum(cuts)) + 1):
@@ -135,13 +135,19 @@ def test_frames_come_out_whole_and_in_order_however_the_bytes_are_cut(
             for k, n, lines, body, _, _ in got] == expected
 
 
-def test_the_reader_hands_out_exactly_the_rest_of_a_frame() -> None:
-    reader = FrameReader()
-    frame = b"".join(data_frame(b"file", 2, b"a\nb\n"))
-    assert len(reader.buffer()) == 23  # the header first, then the name, then the body
-    assert reader.feed(frame[:23]) == [] and len(reader.buffer()) == 4
-    assert reader.feed(frame[23:27]) == [] and len(reader.buffer()) == 4
-    assert reader.feed(frame[27:]) == [(DATA, "file", 2, bytearray(b"a\nb\n"), 0, 0)]
+def test_small_frames_are_read_many_at_once_and_a_large_body_into_its_own_buffer() -> None:
+    reader = FrameReader(scratch=64)
+    small = b"".join(data_frame(b"file", 2, b"a\nb\n")) * 2
+    buf = reader.buffer()
+    assert len(buf) == 64  # room for many small frames
+    buf[:len(small)] = small
+    assert reader.filled(len(small)) == [(DATA, "file", 2, bytearray(b"a\nb\n"), 0, 0)] * 2
+    body = b"x" * 999 + b"\n"
+    large = b"".join(data_frame(b"file", 1, body))
+    assert reader.feed(large[:40]) == []
+    assert len(reader.buffer()) == len(body) - (40 - 27)  # exactly the rest of the body
+    assert reader.feed(large[40:]) == [(DATA, "file", 1, bytearray(body), 0, 0)]
+    assert reader.pending == 0 and len(reader.buffer()) == 64
 
 
 def test_batches_of_a_shared_socket_are_written_in_the_order_they_were_read() -> None:

@@ -1,6 +1,6 @@
 """The frames on a worker's channel to the main process, encoded and read without IO.
 
-A frame is a 19-byte header (kind, body length, name length, lines, turn slot, turn
+A frame is a 23-byte header (kind, body length, name length, lines, turn slot, turn
 number), a name and a body:
 
 - ``DATA``: a destination's rendered lines: the destination's name, the number of lines
@@ -17,9 +17,10 @@ number), a name and a body:
 - ``READY`` and ``DONE``: JSON answers to the main process's ``start`` and ``reload``
   ({"ok": true} or {"ok": false, "error": "..."}).
 
-The reader is made for a BufferedProtocol: it hands out the exact part of a buffer the
-next bytes go to (the header, the name, then the body in a buffer of its own size), so
-that a chunk of lines is copied once, from the kernel, and never joined or sliced.
+The reader is made for a BufferedProtocol: small frames (a datagram batch's lines,
+TURN_END, STATS) are read many at a time into one scratch buffer, and the body of a
+large one (a chunk of 512 lines) into a buffer of its own size, so that such a chunk is
+copied once, from the kernel, and never joined or sliced.
 
 The main process talks to a worker on a second socket (SOCK_SEQPACKET, one JSON message
 per packet, sockets passed along with SCM_RIGHTS): ``start``, ``reload``, ``conn`` (a
@@ -36,6 +37,7 @@ import orjson
 DATA, STATS, READY, DONE, LOCAL, TURN_END = 1, 2, 3, 4, 5, 6
 _HEAD = struct.Struct("<BIHIIQ")
 HEAD = _HEAD.size
+SCRATCH = 64 * 1024  # the reader's buffer for small frames
 
 Frame = tuple[int, str, int, bytearray, int, int]  # kind, name, lines, body, slot, number
 
@@ -62,54 +64,68 @@ def json_frame(kind: int, value: Any) -> bytes:
 
 
 class FrameReader:
-    """Reads frames into buffers of their own size: ``buffer()`` is where the next bytes
-    go, ``filled(n)`` says N bytes went there and returns the frame it completed, as
-    (kind, name, lines, body, slot, number), or None."""
+    """Reads frames for a BufferedProtocol: ``buffer()`` is where the next bytes go,
+    ``filled(n)`` says N bytes went there and returns the frames they completed.
 
-    def __init__(self) -> None:
-        self._head = bytearray(HEAD)
-        self._current = self._head
-        self._view = memoryview(self._head)
-        self._at = 0
-        self._stage = 0  # 0 header, 1 name, 2 body
-        self._kind = self._size = self._lines = self._slot = self._number = 0
-        self._name = ""
+    Small frames (a datagram batch's lines, TURN_END, STATS) are read many at a time into
+    one scratch buffer and copied out; a frame too large for it (a chunk of 512 lines)
+    gets a body buffer of its own size, which the kernel fills directly.
+    """
+
+    def __init__(self, scratch: int = SCRATCH) -> None:
+        self._scratch = bytearray(scratch)
+        self._view = memoryview(self._scratch)
+        self._at = 0  # bytes held in the scratch buffer
+        self._body: bytearray | None = None  # a large frame's body, being filled
+        self._body_view = memoryview(b"")
+        self._body_at = 0
+        self._head: tuple[int, str, int, int, int] = (0, "", 0, 0, 0)
 
     def buffer(self) -> memoryview:
+        if self._body is not None:
+            return self._body_view[self._body_at:]
         return self._view[self._at:]
 
-    def filled(self, n: int) -> Frame | None:
+    def filled(self, n: int) -> list[Frame]:
+        if self._body is not None:
+            self._body_at += n
+            if self._body_at < len(self._body):
+                return []
+            kind, name, lines, slot, number = self._head
+            frame = (kind, name, lines, self._body, slot, number)
+            self._body = None
+            self._body_view = memoryview(b"")
+            return [frame]
         self._at += n
-        if self._at < len(self._current):
-            return None
-        if self._stage == 0:
-            (self._kind, self._size, name_size, self._lines, self._slot,
-             self._number) = _HEAD.unpack(self._head)
-            self._name = ""
-            if name_size:
-                self._next(1, bytearray(name_size))
-                return None
-        elif self._stage == 1:
-            self._name = self._current.decode()
-        if self._stage < 2:
-            if self._size:
-                self._next(2, bytearray(self._size))
-                return None
-            body = bytearray()
-        else:
-            body = self._current
-        frame = (self._kind, self._name, self._lines, body, self._slot, self._number)
-        self._next(0, self._head)
-        return frame
-
-    def _next(self, stage: int, buf: bytearray) -> None:
-        self._stage, self._current, self._at = stage, buf, 0
-        self._view = memoryview(buf)
+        frames: list[Frame] = []
+        buf, at, end = self._scratch, 0, self._at
+        while end - at >= HEAD:
+            kind, size, name_size, lines, slot, number = _HEAD.unpack_from(buf, at)
+            body_at = at + HEAD + name_size
+            if end - at >= HEAD + name_size + size:
+                name = buf[at + HEAD:body_at].decode() if name_size else ""
+                frames.append((kind, name, lines, buf[body_at:body_at + size], slot, number))
+                at = body_at + size
+            elif HEAD + name_size + size > len(buf) and end >= body_at:
+                # too large for the scratch buffer: the body gets a buffer of its own
+                self._head = (kind, buf[at + HEAD:body_at].decode(), lines, slot, number)
+                body = self._body = bytearray(size)
+                self._body_at = end - body_at
+                body[:self._body_at] = buf[body_at:end]
+                self._body_view = memoryview(body)
+                at = end
+                break
+            else:
+                break
+        if at:  # what is left of a frame goes to the front
+            buf[:end - at] = buf[at:end]
+            self._at = end - at
+        return frames
 
     @property
     def pending(self) -> int:
         """Bytes of a frame read so far (0 between frames)."""
-        return self._at + (HEAD if self._stage else 0)
+        return self._at + (self._body_at if self._body is not None else 0)
 
     def feed(self, data: bytes) -> list[Frame]:
         """All DATA at once (for tests and for a plain Protocol): the frames it ends."""
@@ -120,9 +136,7 @@ class FrameReader:
             n = min(len(buf), len(data) - at)
             buf[:n] = data[at:at + n]
             at += n
-            frame = self.filled(n)
-            if frame is not None:
-                frames.append(frame)
+            frames += self.filled(n)
         return frames
 
 

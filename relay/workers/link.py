@@ -53,10 +53,11 @@ class MainChannel(asyncio.BufferedProtocol):
         return self.reader.buffer()
 
     def buffer_updated(self, nbytes: int) -> None:
-        frame = self.reader.filled(nbytes)
-        if frame is None:
-            return
-        kind, name, lines, body, slot, number = frame
+        for frame in self.reader.filled(nbytes):
+            self.frame(*frame)
+
+    def frame(self, kind: int, name: str, lines: int, body: bytearray, slot: int,
+              number: int) -> None:
         if kind == DATA or kind == LOCAL:
             if number:  # a batch of a shared UDP socket: written in the order read
                 self.pool.write_all(self.pool.reorder.data(

@@ -46,6 +46,9 @@ class ChannelProtocol(asyncio.Protocol):
         self._report_due = False
         #: (slot, number) while a batch of a shared UDP socket is being delivered
         self.tag: tuple[int, int] = (0, 0)
+        self._pending: list[bytes] = []  # frames sent this turn of the loop, not yet written
+        self._pending_bytes = 0
+        self._write_due = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.WriteTransport) or hasattr(transport, "write")
@@ -64,16 +67,39 @@ class ChannelProtocol(asyncio.Protocol):
         self.flow.relieved(self)
 
     def full(self) -> bool:
-        return self.transport is None or self.transport.get_write_buffer_size() > HARD
+        return (self.transport is None
+                or self.transport.get_write_buffer_size() + self._pending_bytes > HARD)
 
     def send(self, pieces: list[bytes]) -> None:
+        """Queue PIECES: what a turn of the loop sent goes out in one write at its end."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        self._pending += pieces
+        self._pending_bytes += sum(map(len, pieces))
+        if not self._write_due:
+            self._write_due = True
+            self.loop.call_soon(self.write_pending)
+
+    def write_pending(self) -> None:
+        """Hand what was queued to the transport, the counters last if they are due."""
+        self._write_due = False
+        if self._report_due:
+            self._report_due = False
+            if self.report is not None:
+                self._pending.append(json_frame(STATS, self.report()))
+        if not self._pending:
+            return
+        pieces, self._pending, self._pending_bytes = self._pending, [], 0
         if self.transport is not None and not self.transport.is_closing():
             self.transport.writelines(pieces)
 
     def report_soon(self) -> None:
+        """Send the counters after this turn's lines (in the same write)."""
         if not self._report_due and self.report is not None:
             self._report_due = True
-            self.loop.call_soon(self.send_report)
+            if not self._write_due:
+                self._write_due = True
+                self.loop.call_soon(self.write_pending)
 
     def send_report(self) -> None:
         self._report_due = False
@@ -84,7 +110,8 @@ class ChannelProtocol(asyncio.Protocol):
         self.send([json_frame(kind, value)])
 
     async def drained(self) -> None:
-        """Until what was written has left the buffer (or the channel is gone)."""
+        """Until what was sent has left the buffer (or the channel is gone)."""
+        self.write_pending()
         while (self.transport is not None and not self.transport.is_closing()
                and self.transport.get_write_buffer_size()):
             await asyncio.sleep(0.005)
