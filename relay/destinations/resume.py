@@ -62,6 +62,9 @@ class ResumingWriter:
                     stopping = True  # one last attempt, then give up
                 backoff = min(backoff * 2, BACKOFF_MAX)
                 continue
+            if offset + n >= len(data):  # the rest: its lines are what was not counted
+                offset += n
+                break
             lines = min(data.count(b"\n", offset, offset + n), messages - counted)
             offset += n
             counted += lines
