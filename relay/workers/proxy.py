@@ -30,6 +30,7 @@ from relay.workers.channel import STATS, data_frame, json_frame, local_frame, tu
 HIGH = 1024 * 1024
 LOW = 256 * 1024
 HARD = 64 * 1024 * 1024
+WRITE_AT = 64 * 1024  # bytes of small frames joined into one write
 
 
 class ChannelProtocol(asyncio.Protocol):
@@ -71,12 +72,17 @@ class ChannelProtocol(asyncio.Protocol):
                 or self.transport.get_write_buffer_size() + self._pending_bytes > HARD)
 
     def send(self, pieces: list[bytes]) -> None:
-        """Queue PIECES: what a turn of the loop sent goes out in one write at its end."""
+        """Queue PIECES: what a turn of the loop sent goes out in one write at its end, or
+        as soon as WRITE_AT bytes wait."""
         if self.transport is None or self.transport.is_closing():
             return
         self._pending += pieces
         self._pending_bytes += sum(map(len, pieces))
-        if not self._write_due:
+        if self._pending_bytes >= WRITE_AT:
+            # at once: a turn may read a connection many times over, and the transport's
+            # pause_writing (flow control) must come while it does
+            self.write_pending()
+        elif not self._write_due:
             self._write_due = True
             self.loop.call_soon(self.write_pending)
 
