@@ -3,6 +3,7 @@ and the relay with two workers end to end (order, balance, limits, a crash, relo
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -16,8 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from relay.config import loads
+from relay.destinations.base import WRITE_LINES
 from relay.workers import plan
 from relay.workers.channel import DATA, STATS, FrameReader, data_frame, json_frame
+from relay.workers.link import Joiner
 from relay.workers.reorder import GIVE_UP, Reorder
 from tests.relayproc import RelayProcess, lines_of, wait_for
 from tests.test_reload import scrape
@@ -417,3 +420,29 @@ def test_local_messages_of_two_workers_take_one_seqnum_sequence(tmp_path: Path) 
         mine = [line for line in lines if b" c%d " % c in line]
         assert len(mine) == 300
         assert [int(line.rsplit(b" ", 1)[1].rstrip(b"'\"")) for line in mine] == list(range(300))
+
+
+class _Lines:
+    def __init__(self) -> None:
+        self.writes: list[tuple[bytes, int]] = []
+
+    def write(self, data: bytes, lines: int) -> None:
+        self.writes.append((bytes(data), lines))
+
+
+@pytest.mark.asyncio
+async def test_small_chunks_are_joined_into_one_write_a_full_one_goes_as_it_came() -> None:
+    dest = _Lines()
+    joiner = Joiner()
+    joiner.write("d", dest, bytearray(b"a\n"), 1)
+    joiner.write("d", dest, bytearray(b"b\nc\n"), 2)
+    assert dest.writes == []  # held until the end of the loop's turn
+    await asyncio.sleep(0)
+    assert dest.writes == [(b"a\nb\nc\n", 3)]
+    joiner.write("d", dest, bytearray(b"d\n"), 1)
+    full = bytearray(b"x\n" * WRITE_LINES)
+    joiner.write("d", dest, full, WRITE_LINES)  # what was held goes first, in order
+    assert dest.writes[1:] == [(b"d\n", 1), (bytes(full), WRITE_LINES)]
+    for _ in range(WRITE_LINES):  # WRITE_LINES small ones make a write at once
+        joiner.write("d", dest, bytearray(b"y\n"), 1)
+    assert dest.writes[3] == (b"y\n" * WRITE_LINES, WRITE_LINES) and not joiner.held

@@ -1,6 +1,6 @@
 """One worker as the main process sees it: its process, its control socket, and the
-main process's end of its data channel (a BufferedProtocol: each frame is read into a
-buffer of its own size, relay.workers.channel)."""
+main process's end of its data channel (a BufferedProtocol, relay.workers.channel), and
+the Joiner that turns the small chunks of datagram batches into larger writes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from relay.destinations.base import WRITE_LINES
 from relay.flow import FlowControl
 from relay.workers.channel import DATA, DONE, LOCAL, READY, STATS, TURN_END, FrameReader, read_json
 from relay.workers.reorder import Reorder
@@ -84,6 +85,45 @@ class MainChannel(asyncio.BufferedProtocol):
         if self.worker.answer is not None and not self.worker.answer.done():
             self.worker.answer.set_result({"ok": False, "error": "the worker exited"})
         self.pool.worker_lost(self.worker)
+
+
+class Joiner:
+    """Chunks smaller than a write's worth (a datagram batch's lines), joined per
+    destination into one write at the end of the loop's turn, or once they make
+    WRITE_LINES; a full chunk (a stream's 512 lines) is written as it came, not copied.
+    What is held is written before anything that comes after it."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, tuple[Any, list[bytearray], list[int]]] = {}
+        self.due = False
+
+    def write(self, name: str, dest: Any, body: bytearray, lines: int) -> None:
+        held = self.held.get(name)
+        if lines >= WRITE_LINES:
+            if held is not None:
+                self.write_held(name)
+            dest.write(body, lines)
+            return
+        if held is None:
+            held = self.held[name] = (dest, [], [0])
+        held[1].append(body)
+        held[2][0] += lines
+        if held[2][0] >= WRITE_LINES:
+            self.write_held(name)
+        elif not self.due:
+            self.due = True
+            asyncio.get_running_loop().call_soon(self.write_all)
+
+    def write_held(self, name: str) -> None:
+        held = self.held.pop(name, None)
+        if held is not None:
+            dest, bodies, lines = held
+            dest.write(bodies[0] if len(bodies) == 1 else b"".join(bodies), lines[0])
+
+    def write_all(self) -> None:
+        self.due = False
+        for name in list(self.held):
+            self.write_held(name)
 
 
 class Worker:

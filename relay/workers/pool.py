@@ -33,7 +33,7 @@ from relay.sources.base import SourceRuntime
 from relay.sources.shared import SharedTable
 from relay.workers import plan
 from relay.workers.channel import DATA
-from relay.workers.link import MainChannel, Worker
+from relay.workers.link import Joiner, MainChannel, Worker
 from relay.workers.listen import PoolListener, bind
 from relay.workers.reorder import Reorder
 
@@ -54,6 +54,7 @@ class WorkerPool:
         self.workers: list[Worker] = []
         self.sockets: dict[str, list[socket.socket]] = {}  # UDP source -> its socket
         self.reorder = Reorder()  # the batches of the UDP sockets, back in order
+        self.joiner = Joiner()  # small chunks (datagram batches) joined into larger writes
         self.listeners: dict[str, PoolListener] = {}
         self.lookup: dict[str, Any] = {}  # where DATA frames are written (buffered ones)
         self.counts = SharedTable()
@@ -95,8 +96,9 @@ class WorkerPool:
             log.error("%d lines for unknown destination %r", lines, name)
             return
         if kind == DATA:
-            dest.write(body, lines)
+            self.joiner.write(name, dest, body, lines)
         else:  # numbered and rendered here, in the order the channel brought it
+            self.joiner.write_held(name)
             dest.send(pickle.loads(body))
             dest.flush()
 
@@ -327,6 +329,7 @@ class WorkerPool:
         if self._unsticking is not None:
             self._unsticking.cancel()
         self.write_all(self.reorder.drain())  # what a dead worker's missing batch held up
+        self.joiner.write_all()
         self.count()
         self.counts.close()
 
