@@ -325,6 +325,34 @@ def test_one_udp_sender_is_parsed_by_both_workers_and_stays_in_order(tmp_path: P
     assert [int(x.split()[1]) for x in lines_of(out)] == list(range(20000))
 
 
+def test_a_worker_killed_while_datagrams_flow_holds_the_others_up_no_longer_than_a_while(
+        tmp_path: Path) -> None:
+    config = BASE.format(workers=2)
+    with RelayProcess(config, str(tmp_path), expect_addresses=2) as relay:
+        address = relay.address("dg")
+        out = str(tmp_path / "out.json")
+        victims = _workers_of(relay.proc.pid)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for i in range(6000):
+                s.sendto(b"<13>Dec  3 07:00:00 host u: %d" % i, address)
+                if i == 3000:
+                    os.kill(victims[0], signal.SIGKILL)  # whatever batch it held is gone
+                if i % 100 == 0:
+                    time.sleep(0.002)
+            wait_for(lambda: len(_workers_of(relay.proc.pid)) == 2, 15, "a replacement")
+            for i in range(6000, 7000):
+                s.sendto(b"<13>Dec  3 07:00:00 host u: %d" % i, address)
+                if i % 100 == 0:
+                    time.sleep(0.002)
+        # the datagrams after the replacement are all written, and in order
+        wait_for(lambda: b"u 6999" in lines_of(out), 15, "the last datagram")
+        assert relay.stop() == 0
+    got = [int(x.split()[1]) for x in lines_of(out)]
+    assert got[-1000:] == list(range(6000, 7000))
+    assert len(got) >= 6000 - 256  # at most the batch the killed worker held is lost
+    assert got == sorted(set(got))  # and nothing came out of order, or twice
+
+
 def test_workers_one_runs_everything_in_one_process(tmp_path: Path) -> None:
     with RelayProcess(BASE.format(workers=1), str(tmp_path), expect_addresses=2) as relay:
         with socket.create_connection(relay.address("net")) as s:
