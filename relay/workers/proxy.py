@@ -31,6 +31,7 @@ HIGH = 1024 * 1024
 LOW = 256 * 1024
 HARD = 64 * 1024 * 1024
 WRITE_AT = 64 * 1024  # bytes of small frames joined into one write
+WRITE_DELAY = 0.002  # seconds small frames may wait for others
 
 
 class ChannelProtocol(asyncio.Protocol):
@@ -49,7 +50,7 @@ class ChannelProtocol(asyncio.Protocol):
         self.tag: tuple[int, int] = (0, 0)
         self._pending: list[bytes] = []  # frames sent this turn of the loop, not yet written
         self._pending_bytes = 0
-        self._write_due = False
+        self._write_due: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.WriteTransport) or hasattr(transport, "write")
@@ -72,8 +73,9 @@ class ChannelProtocol(asyncio.Protocol):
                 or self.transport.get_write_buffer_size() + self._pending_bytes > HARD)
 
     def send(self, pieces: list[bytes]) -> None:
-        """Queue PIECES: what a turn of the loop sent goes out in one write at its end, or
-        as soon as WRITE_AT bytes wait."""
+        """Queue PIECES: they go out in one write with what follows within WRITE_DELAY,
+        or as soon as WRITE_AT bytes wait (a datagram batch is a few KiB: one write, and
+        one wakeup of the main process, per batch cost more than parsing it)."""
         if self.transport is None or self.transport.is_closing():
             return
         self._pending += pieces
@@ -82,13 +84,18 @@ class ChannelProtocol(asyncio.Protocol):
             # at once: a turn may read a connection many times over, and the transport's
             # pause_writing (flow control) must come while it does
             self.write_pending()
-        elif not self._write_due:
-            self._write_due = True
-            self.loop.call_soon(self.write_pending)
+        else:
+            self._write_soon()
+
+    def _write_soon(self) -> None:
+        if self._write_due is None:
+            self._write_due = self.loop.call_later(WRITE_DELAY, self.write_pending)
 
     def write_pending(self) -> None:
         """Hand what was queued to the transport, the counters last if they are due."""
-        self._write_due = False
+        if self._write_due is not None:
+            self._write_due.cancel()
+            self._write_due = None
         if self._report_due:
             self._report_due = False
             if self.report is not None:
@@ -100,12 +107,10 @@ class ChannelProtocol(asyncio.Protocol):
             self.transport.writelines(pieces)
 
     def report_soon(self) -> None:
-        """Send the counters after this turn's lines (in the same write)."""
+        """Send the counters after the lines sent so far (in the same write)."""
         if not self._report_due and self.report is not None:
             self._report_due = True
-            if not self._write_due:
-                self._write_due = True
-                self.loop.call_soon(self.write_pending)
+            self._write_soon()
 
     def send_report(self) -> None:
         self._report_due = False
@@ -143,6 +148,11 @@ class ChannelDestination(BufferedDestination[BufferedConfig]):
             return
         self.channel.send(local_frame(self._name, pickle.dumps(msg), *self.channel.tag))
         self.channel.report_soon()
+
+    def end_batch(self) -> None:
+        if self.channel.tag[1]:  # a batch of a shared socket: its turn flushes it next
+            return
+        super().end_batch()
 
     def write(self, data: bytes, lines: int) -> None:
         if self.channel.full():
