@@ -3,13 +3,14 @@
 ``WorkerPool.start`` starts the worker processes (``python -m relay.worker``), hands
 each its config and the sockets it reads (relay.workers.listen), and waits until every
 one has started them; only then are TCP connections accepted and handed over.  From then
-on each channel's DATA frames go to the real destinations' ``write``, as one chunk each,
-and its STATS to the sources' counters.
+on each channel's DATA frames go to the real destinations' ``write`` (a full chunk as it
+came, small ones joined), its LOCAL messages to their ``send``, a shared UDP socket's
+batches through the Reorder first, and its STATS to the sources' counters.
 
 The main process keeps its copy of every UDP socket and the TCP listening sockets: a
 worker that dies is replaced by a new one on the same sockets, so that what waits in
 them is served by the replacement.  At shutdown the copies are closed as the workers
-are told to stop, so that each worker reads its sockets empty.
+are told to stop, so that the workers read the sockets empty.
 """
 
 from __future__ import annotations
