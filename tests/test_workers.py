@@ -388,6 +388,24 @@ def test_sighup_with_workers_keeps_connections_and_switches_paths(tmp_path: Path
     assert lines_of(out) == [b"p before", b"p after"]
 
 
+def test_sighup_while_one_udp_sender_floods_keeps_every_datagram_in_order(
+        tmp_path: Path) -> None:
+    with RelayProcess(BASE.format(workers=2), str(tmp_path), expect_addresses=2) as relay:
+        address = relay.address("dg")
+        out = str(tmp_path / "out.json")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for i in range(30000):
+                s.sendto(b"<13>Dec  3 07:00:00 host u: %d" % i, address)
+                if i == 4000:
+                    relay.proc.send_signal(signal.SIGHUP)  # the workers switch meanwhile
+                if i % 100 == 0:
+                    time.sleep(0.002)
+        wait_for(lambda: "reloaded" in relay.stderr(), 10, "the reload")
+        wait_for(lambda: len(lines_of(out)) >= 30000, 20, "every datagram")
+        assert relay.stop() == 0
+    assert [int(x.split()[1]) for x in lines_of(out)] == list(range(30000))
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigterm_during_a_burst_into_a_congested_destination_loses_nothing(
         tmp_path: Path, workers: int) -> None:
