@@ -171,6 +171,10 @@ def measure(run: Run, result: Result, kind: str, loggen_args: list[str],
     been quiet for ``run.udp_drain`` seconds.  With ``keep`` the output file is moved
     into the run's directory (``result.output``) for comparison.
     """
+    # every daemon starts with nothing left for the kernel to write back: the workload file
+    # was just written, and the run before left its output; without this the first daemon
+    # of each group (the relay) shared the disk and a core with that writeback
+    os.sync()
     workdir = tempfile.mkdtemp(prefix=f"{result.daemon}-", dir=run.root)
     loggen: subprocess.Popen[bytes] | None = None
     spy: subprocess.Popen[bytes] | None = None
