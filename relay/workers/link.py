@@ -87,6 +87,15 @@ class MainChannel(asyncio.BufferedProtocol):
         self.pool.worker_lost(self.worker)
 
 
+class _Held:
+    __slots__ = ("dest", "bodies", "lines")
+
+    def __init__(self, dest: Any) -> None:
+        self.dest = dest
+        self.bodies: list[bytearray] = []
+        self.lines = 0
+
+
 class Joiner:
     """Chunks smaller than a write's worth (a datagram batch's lines), joined per
     destination into one write at the end of the loop's turn, or once they make
@@ -94,7 +103,7 @@ class Joiner:
     What is held is written before anything that comes after it."""
 
     def __init__(self) -> None:
-        self.held: dict[str, tuple[Any, list[bytearray], list[int]]] = {}
+        self.held: dict[str, _Held] = {}
         self.due = False
 
     def write(self, name: str, dest: Any, body: bytearray, lines: int) -> None:
@@ -105,10 +114,10 @@ class Joiner:
             dest.write(body, lines)
             return
         if held is None:
-            held = self.held[name] = (dest, [], [0])
-        held[1].append(body)
-        held[2][0] += lines
-        if held[2][0] >= WRITE_LINES:
+            held = self.held[name] = _Held(dest)
+        held.bodies.append(body)
+        held.lines += lines
+        if held.lines >= WRITE_LINES:
             self.write_held(name)
         elif not self.due:
             self.due = True
@@ -117,8 +126,8 @@ class Joiner:
     def write_held(self, name: str) -> None:
         held = self.held.pop(name, None)
         if held is not None:
-            dest, bodies, lines = held
-            dest.write(bodies[0] if len(bodies) == 1 else b"".join(bodies), lines[0])
+            bodies = held.bodies
+            held.dest.write(bodies[0] if len(bodies) == 1 else b"".join(bodies), held.lines)
 
     def write_all(self) -> None:
         self.due = False

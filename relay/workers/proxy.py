@@ -48,7 +48,7 @@ class ChannelProtocol(asyncio.Protocol):
         self._report_due = False
         #: (slot, number) while a batch of a shared UDP socket is being delivered
         self.tag: tuple[int, int] = (0, 0)
-        self._pending: list[bytes] = []  # frames sent this turn of the loop, not yet written
+        self._pending: list[bytes] = []  # frames sent, not yet handed to the transport
         self._pending_bytes = 0
         self._write_due: asyncio.TimerHandle | None = None
 
@@ -173,7 +173,6 @@ class WorkerTurns:
 
     def __init__(self, count: SharedCount, slot: int, channel: ChannelProtocol,
                  flush: Callable[[], None]):
-        self.count = count
         self.slot = slot
         self.channel = channel
         self.flush = flush
