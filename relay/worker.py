@@ -78,9 +78,7 @@ class WorkerRelay(Relay):
     def flush(self) -> None:
         """Hand every destination's lines to the channel now."""
         for dest in self.destinations.values():
-            flush = getattr(dest, "flush", None)
-            if flush is not None:
-                flush()
+            dest.flush()
 
     async def take(self, name: str, sock: socket.socket) -> None:
         """A connection of the source NAME, admitted and handed over by the main process."""

@@ -47,6 +47,9 @@ class Destination(Generic[C]):
     def end_batch(self) -> None:
         """The source finished a batch (one read): a good moment to write."""
 
+    def flush(self) -> None:
+        """Write what is held now, whatever its size (nothing, where nothing is held)."""
+
     async def start(self) -> list[str]:
         """Open what must be opened; return the addresses listened on, if any."""
         return []
