@@ -5,6 +5,10 @@ They time the middle of the data path (parse -> templates) in-process:
     (syslog()) on RFC 3164 lines, rfc5424, and json (format-json lines read back), and
     rfc3164 on loggen's own lines (ISO stamps);
   - template rendering alone: the seed template and a plain-macro template;
+  - parse + the seed template on each real corpus in place (``benchmarks.corpus``), in
+    both stamp regimes, 60,000 lines (30 copies of the corpus, so that in ``replay`` no
+    stamp comes back within a repeat), with the receive clock moving one second per
+    3,000 lines as it does at that rate in service;
   - filters, through the colleague's ``benchmarks/bench_filters.py``.
 
 The frames are the workload's lines (``benchmarks.workload``), turned into RFC 5424 and
@@ -22,7 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from benchmarks import bench_filters
+from benchmarks import bench_filters, corpus
 from benchmarks.workload import generate
 from relay.message import LogMessage
 from relay.parse import Parser, Peer
@@ -134,6 +138,30 @@ def run(quick: bool = False) -> list[tuple[str, float]]:
             return len(msgs)
 
         results.append((f"render {label}", _best_of(render_only, repeats)))
+    results.extend(run_corpora(quick))
+    return results
+
+
+def run_corpora(quick: bool = False, names: Sequence[str] | None = None) -> list[tuple[str, float]]:
+    """Parse + the seed template, per corpus in place and stamp regime."""
+    count = 6_000 if quick else 60_000
+    repeats = 3 if quick else 5
+    seed = compile_template(SEED_TEMPLATE)
+    parse = Parser("rfc3164", "s_net").parse
+    results: list[tuple[str, float]] = []
+    start = time.time_ns()
+    for name in names or [n for n in corpus.available() if n != "synthetic"]:
+        for regime in corpus.REGIMES:
+            batch = [line.rstrip(b"\n") for line in corpus.lines(name, regime, count)]
+
+            def parse_format(batch: list[bytes] = batch) -> int:
+                render = seed.render
+                for i, f in enumerate(batch):
+                    render(parse(f, PEER, start + (i // 3000) * 1_000_000_000))
+                return len(batch)
+
+            results.append((f"parse + seed template, {name} {regime}",
+                            _best_of(parse_format, repeats)))
     return results
 
 
