@@ -17,9 +17,11 @@ from relay.parse.localtime import (
 )
 from relay.parse.stamp import MONTH_BY_LOWER
 
-# the fields of a BSD stamp's time, read without int(): "HH:MM" -> seconds, "SS" -> seconds
-_HOUR_MINUTE = {f"{h:02d}:{m:02d}": h * 3600 + m * 60 for h in range(24) for m in range(60)}
-_SECOND = {f"{s:02d}": s for s in range(60)}
+# the fields of a BSD stamp's time, read without int(): "HH" -> seconds, "MM:SS" -> seconds
+_HOUR = {f"{h:02d}": h * 3600 for h in range(24)}
+_MINUTE_SECOND = {f"{m:02d}:{s:02d}": m * 60 + s for m in range(60) for s in range(60)}
+# no hour yet (no stamp starts with a NUL)
+_NO_HOUR = ("\x00", 0, 0, 0)
 
 
 class ReceiveSecond:
@@ -30,7 +32,8 @@ class ReceiveSecond:
     year and month (a stamp has no year: it is guessed from them).
     """
 
-    __slots__ = ("sec", "gmtoff", "stamps", "_year_mon", "_by_month", "_years", "_days")
+    __slots__ = ("sec", "gmtoff", "stamps", "_year_mon", "_by_month", "_years", "_days",
+                 "_hour")
 
     def __init__(self) -> None:
         self.sec: int | None = None
@@ -43,6 +46,9 @@ class ReceiveSecond:
         # "Mmm dd" -> (guessed year, midnight, offset) of that day, None when it changes
         # its offset (or is no date): a new stamp on a known day costs an addition
         self._days: dict[str, tuple[int, int, int] | None] = {}
+        # the hour of the last stamp converted by its day: ("Mmm dd HH:", year, the hour's
+        # start, offset), so that the next new stamp of that hour costs one lookup
+        self._hour: tuple[str, int, int, int] = _NO_HOUR
         CACHE_RESETTERS.append(self.reset)
 
     def move(self, sec: int) -> None:
@@ -54,6 +60,7 @@ class ReceiveSecond:
             self._year_mon = (year, mon)
             self._years = tuple(guess_year(m, sec) for m in range(12))
             self._days = {}
+            self._hour = _NO_HOUR
             stamps = self._by_month.get((year, mon))
             if stamps is None:
                 if len(self._by_month) > 16:
@@ -74,15 +81,21 @@ class ReceiveSecond:
         if self.sec is None:
             pass
         elif len(stamp) == 15:
+            hour = self._hour
+            minute_second = _MINUTE_SECOND.get(stamp[10:15])
+            if minute_second is not None and stamp.startswith(hour[0]):
+                LAST_BY_DAY[0] = (hour[1], stamp)
+                found = stamps[stamp] = (hour[2] + minute_second, hour[3])
+                return found
             day: tuple[int, int, int] | int | None = self._days.get(stamp[:6], 0)
             if day == 0:
                 mon = MONTH_BY_LOWER.get(stamp[:3].lower(), -1)
                 day = self._day(stamp[:6], mon) if mon >= 0 else 0
-            hm = _HOUR_MINUTE.get(stamp[7:12])
-            sec = _SECOND.get(stamp[13:15])
-            if isinstance(day, tuple) and hm is not None and sec is not None:
+            h = _HOUR.get(stamp[7:9])
+            if type(day) is tuple and h is not None and minute_second is not None:
                 LAST_BY_DAY[0] = (day[0], stamp)
-                found = (day[1] + hm + sec, day[2])
+                self._hour = (stamp[:10], day[0], day[1] + h, day[2])
+                found = (day[1] + h + minute_second, day[2])
             elif day != 0:
                 # a day that changes its offset, or fields that mktime() normalizes
                 mon = MONTH_BY_LOWER[stamp[:3].lower()]
@@ -109,6 +122,7 @@ class ReceiveSecond:
     def reset(self) -> None:
         self.sec = None
         self._days = {}
+        self._hour = _NO_HOUR
         self._year_mon = (0, -1)
         self._by_month.clear()
         self.stamps = {}

@@ -1,0 +1,98 @@
+"""The receive second's stamp cache: a run of stamps gives what each stamp gives alone.
+
+``ReceiveSecond.stamp_of_common`` keeps the stamps it has converted, each day seen this
+receive month, and the hour of the last stamp, so that a new stamp of a known hour costs
+one lookup.  Whatever it kept, each answer must be that of ``local_to_unix`` for the stamp's
+fields, in zones with and without DST changes, and across a change of receive month.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from relay.facts.names import MONTHS
+from relay.parse import localtime
+from relay.parse.localtime import guess_year, local_to_unix, uniform_day
+from relay.parse.receive import ReceiveSecond
+
+ZONES = ["UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe"]
+# receive seconds: a quiet month, a month with a change, and the turn of a year
+RECEIVED = [1740830400, 1743379200, 1767225600 - 3600]
+
+
+@pytest.fixture(params=ZONES)
+def zone(request: pytest.FixtureRequest) -> Iterator[str]:
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = request.param
+    time.tzset()
+    localtime.reset_caches()
+    yield request.param
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+    localtime.reset_caches()
+
+
+def _text(mon: int, mday: int, hour: int, minute: int, sec: int) -> str:
+    return f"{MONTHS[mon]} {mday:2d} {hour:02d}:{minute:02d}:{sec:02d}"
+
+
+def _uncached(received: int, text: str) -> tuple[int, int] | None:
+    """The stamp converted with nothing kept: no stamp, day or hour seen before (what
+    mktime() saw last is kept, as it is what decides an hour a fall-back night repeats)."""
+    ref = ReceiveSecond()
+    localtime.CACHE_RESETTERS.remove(ref.reset)
+    ref.move(received)
+    return ref.stamp_of_common(text)
+
+
+# a run of stamps, most in a few hours (as logs come), some anywhere, some not normalized
+_FIELDS = st.tuples(st.integers(0, 11), st.integers(1, 31), st.integers(0, 23),
+                    st.integers(0, 59), st.integers(0, 59))
+_NEAR = st.tuples(st.sampled_from([(2, 9, 1), (2, 30, 1), (9, 26, 1), (11, 31, 23)]),
+                  st.integers(0, 59), st.integers(0, 59))
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(runs=st.lists(st.tuples(st.sampled_from(RECEIVED), st.lists(
+    st.one_of(_FIELDS, _NEAR.map(lambda t: (*t[0], *t[1:])), _FIELDS.map(
+        lambda f: (f[0], f[1], f[2] + 1 if f[2] == 23 else 24, f[3], f[4]))),
+    min_size=1, max_size=30)), min_size=1, max_size=4))
+def test_a_run_of_stamps_gives_what_each_gives_alone(
+        zone: str, runs: list[tuple[int, list[tuple[int, int, int, int, int]]]]) -> None:
+    now = ReceiveSecond()
+    localtime.CACHE_RESETTERS.remove(now.reset)
+    for received, stamps in runs:
+        now.move(received)
+        for fields in stamps:
+            text = _text(*fields)
+            found = now.stamps.get(text) or now.stamp_of_common(text)
+            assert found == _uncached(received, text), text
+            year = guess_year(fields[0], received)
+            if fields[2] < 24 and uniform_day(year, fields[0], fields[1]) is not None:
+                # a day with one offset has one answer, whatever mktime() saw before
+                assert found == local_to_unix(year, *fields), text
+
+
+def test_the_next_stamps_of_an_hour(zone: str) -> None:
+    now = ReceiveSecond()
+    localtime.CACHE_RESETTERS.remove(now.reset)
+    now.move(RECEIVED[0])
+    texts = [_text(1, 27, h, m, s) for h in (9, 10) for m in (0, 1, 59) for s in (0, 7, 59)]
+    texts += [_text(1, 28, 10, 0, 0), _text(1, 27, 10, 0, 1)]
+    for t in texts:
+        assert now.stamp_of_common(t) == _uncached(RECEIVED[0], t), t
+    # and what mktime() gives, since none of these days changes its offset
+    localtime.reset_caches()
+    assert [now.stamps[t] for t in texts] == [
+        local_to_unix(2025, 1, int(t[4:6]), int(t[7:9]), int(t[10:12]), int(t[13:15]))
+        for t in texts]
