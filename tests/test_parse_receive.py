@@ -96,3 +96,15 @@ def test_the_next_stamps_of_an_hour(zone: str) -> None:
     assert [now.stamps[t] for t in texts] == [
         local_to_unix(2025, 1, int(t[4:6]), int(t[7:9]), int(t[10:12]), int(t[13:15]))
         for t in texts]
+
+
+def test_more_stamps_than_it_keeps(zone: str) -> None:
+    now = ReceiveSecond()
+    localtime.CACHE_RESETTERS.remove(now.reset)
+    now.move(RECEIVED[1])
+    # 1,500 stamps of three days (one of them a change in some zones), each seen twice
+    texts = [_text(2, mday, h, m, 30) for mday in (29, 30, 31) for h in range(0, 24, 3)
+             for m in range(0, 60, 1)][:1500]
+    for t in texts + texts[::-1]:
+        assert (now.stamps.get(t) or now.stamp_of_common(t)) == _uncached(RECEIVED[1], t), t
+    assert len(now.stamps) <= 257
