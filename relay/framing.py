@@ -62,6 +62,9 @@ class StreamFramer:
             lines.append(tail[:cut])
             tail = tail[cut:]
         self._buf = tail
+        if (b"\r" not in buf and all(lines)
+                and (len(buf) <= limit or max(map(len, lines), default=0) <= limit)):
+            return lines  # (the usual read: no CR, no empty line, no line too long)
         frames: list[bytes] = []
         append = frames.append
         for frame in lines:
