@@ -18,7 +18,9 @@ Per run: msg/s end to end (loggen's start to the last line on disk, polling the 
 line count), CPU µs per message of all the daemon's processes and threads (user+sys from
 /proc), peak RSS (VmHWM), lines written vs sent, UDP kernel drops and receive buffer, and
 for TCP whether the relay's output is the same as syslog-ng's (the same bytes for one
-connection; the same lines in any order for eight, whose interleaving is the kernel's).
+connection; the same lines in any order for eight, whose interleaving is the kernel's),
+and loggen's own CPU µs per message sent (it shares the cores with the daemon: a daemon
+that needs C µs/msg can reach at most cores / (C + loggen's) messages a second).
 One markdown table, with relay/syslog-ng and relay/rsyslog ratio rows; ``--json FILE``
 writes every figure.
 
@@ -40,6 +42,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -85,6 +88,7 @@ class Result:
     written: int = 0
     seconds: float = 0.0
     cpu: float = 0.0
+    sender_cpu: float = 0.0  # loggen's user+sys CPU seconds (it shares the cores)
     rss_mib: float = 0.0
     rcvbuf: int | None = None
     drops_burst: int = 0  # UDP: kernel drops in loggen's first second (its start burst)
@@ -109,6 +113,10 @@ class Result:
         return self.cpu / self.written * 1e6 if self.written else 0.0
 
     @property
+    def sender_us(self) -> float:
+        return self.sender_cpu / self.sent * 1e6 if self.sent else 0.0
+
+    @property
     def pct_written(self) -> float:
         return 100 * self.written / self.sent if self.sent else 0.0
 
@@ -116,7 +124,7 @@ class Result:
         d = dataclasses.asdict(self)
         del d["output"]
         d.update(bench=self.bench, msg_per_s=self.rate, cpu_us_per_msg=self.cpu_us,
-                 pct_written=self.pct_written)
+                 loggen_cpu_us_per_msg=self.sender_us, pct_written=self.pct_written)
         return d
 
 
@@ -194,6 +202,8 @@ def measure(run: Run, result: Result, kind: str, loggen_args: list[str],
         counter = LineCounter(daemon.output)
         cpu0 = cpu_seconds(daemon.proc.pid)
         with open(loggen_out, "wb") as out:
+            # loggen is the only child reaped from here to its wait() below
+            children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.monotonic()
             loggen = subprocess.Popen(
                 ["loggen", "--inet", *loggen_args, "127.0.0.1", str(daemon.port)],
@@ -239,6 +249,9 @@ def measure(run: Run, result: Result, kind: str, loggen_args: list[str],
         with contextlib.suppress(subprocess.TimeoutExpired):
             loggen.wait(30)
         stop(loggen)
+        children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result.sender_cpu = (children1.ru_utime + children1.ru_stime
+                             - children0.ru_utime - children0.ru_stime)
         with open(loggen_out, "rb") as f:
             sent = loggen_count(f.read().decode("utf-8", "replace"))
         result.sent = sent if sent is not None else (expected or 0)
@@ -388,8 +401,9 @@ def ratios(results: list[Result]) -> list[dict[str, object]]:
 
 def print_table(results: list[Result]) -> None:
     print("| benchmark | daemon | sent | written | % written | msg/s | CPU µs/msg "
-          "| peak RSS MiB | same as syslog-ng | UDP drops 1st s / after | rcvbuf KiB |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
+          "| peak RSS MiB | same as syslog-ng | UDP drops 1st s / after | rcvbuf KiB "
+          "| loggen CPU µs/msg |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
     rows = ratios(results)
     benches = list(dict.fromkeys(r.bench for r in results))
     for bench in benches:
@@ -400,13 +414,13 @@ def print_table(results: list[Result]) -> None:
             err = f" ({r.error})" if r.error else ""
             print(f"| {bench} | {r.daemon}{err} | {r.sent} | {r.written} | "
                   f"{r.pct_written:.2f} | {r.rate:,.0f} | {r.cpu_us:.2f} | {r.rss_mib:.1f} | "
-                  f"{same} | {udp[0]} | {udp[1]} |")
+                  f"{same} | {udp[0]} | {udp[1]} | {r.sender_us:.2f} |")
         for row in (x for x in rows if x["bench"] == bench):
             def f(key: str, row: dict[str, object] = row) -> str:
                 v = row[key]
                 return f"{v:.2f}×" if isinstance(v, float) else "-"
             print(f"| {bench} | **relay/{row['vs']}** | | | {f('pct_written')} | "
-                  f"{f('msg_per_s')} | {f('cpu_us_per_msg')} | {f('rss_mib')} | | | |")
+                  f"{f('msg_per_s')} | {f('cpu_us_per_msg')} | {f('rss_mib')} | | | | |")
 
 
 # -- profile -------------------------------------------------------------------------------
