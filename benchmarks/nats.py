@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import re
 import signal
@@ -63,7 +64,7 @@ def _start_nodes(workdir: str, size: int) -> tuple[list[subprocess.Popen[bytes]]
         procs.append(subprocess.Popen(["nats-server", "-c", conf], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL))
         urls.append(f"nats://127.0.0.1:{port}")
-        wait_for(lambda p=port: _accepting(p), 15, "nats-server")
+        wait_for(functools.partial(_accepting, port), 15, "nats-server")
     return procs, urls
 
 
