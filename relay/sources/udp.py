@@ -1,7 +1,8 @@
 """The UDP source: one datagram is one message.  UDP cannot be paused, so it never blocks.
 
-The socket is read in a tight loop while it has datagrams (up to a batch), and the batch
-is parsed and routed together (UdpReader says why this is not a DatagramProtocol).  A
+The socket is read in a tight loop while it has datagrams, in batches that are parsed and
+routed together once the socket is read empty or enough is held (UdpReader says why this
+is not a DatagramProtocol, and _readable why it reads ahead).  A
 datagram from a sender outside ``allow`` is dropped before it is parsed.  A
 large receive buffer (SO_RCVBUFFORCE when allowed) absorbs bursts; what the kernel still
 drops for a full buffer is counted at shutdown.  A datagram longer than max_msg_size is
@@ -11,13 +12,18 @@ cut there, like syslog-ng's log-msg-size().
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 
 from relay.parse import Peer
 from relay.sources.base import SourceRuntime, log
 
-BATCH = 256  # datagrams read before they are processed
+BATCH = 256  # datagrams read in one go
+# read before any is processed, while the socket has more: batches, and bytes (what a
+# large receive buffer holds)
+READ_AHEAD = 64
+READ_AHEAD_BYTES = 16 << 20
 
 
 #: what _Peers knows of a sender outside ``allow``: its datagrams are dropped unread
@@ -67,21 +73,38 @@ class UdpReader:
         self.closed = False
 
     def _readable(self) -> None:
+        """Read what the socket holds (up to READ_AHEAD batches) before parsing any of it.
+
+        Parsing costs several times what reading does, so a burst is taken out of the
+        kernel's buffer, which would drop what overflows it, into this process's memory;
+        it is parsed once read.  Beyond READ_AHEAD (or READ_AHEAD_BYTES) the kernel's
+        buffer holds the rest.
+        """
         turns = self.runtime.turns
-        if turns is None:
-            frames, peers = self._read()
+        runtime = self.runtime
+        batches: list[tuple[int, list[bytes], list[Peer]]] = []
+        held = 0
+        while len(batches) < READ_AHEAD and held < READ_AHEAD_BYTES:
+            if turns is None:
+                frames, peers = self._read()
+                number = 0
+            else:
+                turns.lock()  # a worker's share of the socket: read in turn, numbered
+                try:
+                    frames, peers = self._read()
+                    number = turns.take() if frames else 0
+                finally:
+                    turns.unlock()
             if frames:
-                self.runtime.deliver(frames, peers)
-            return
-        turns.lock()  # a worker's share of the socket: read in turn, numbered
-        try:
-            frames, peers = self._read()
-            number = turns.take() if frames else 0
-        finally:
-            turns.unlock()
-        if frames:
-            runtime = self.runtime
-            turns.deliver(number, lambda: runtime.deliver(frames, peers))
+                batches.append((number, frames, peers))
+                held += sum(map(len, frames))
+            if len(frames) < BATCH:
+                break  # read empty (or a sender was denied: the next wakeup reads on)
+        for number, frames, peers in batches:
+            if turns is None:
+                runtime.deliver(frames, peers)
+            else:
+                turns.deliver(number, functools.partial(runtime.deliver, frames, peers))
 
     def _read(self) -> tuple[list[bytes], list[Peer]]:
         recvfrom = self.sock.recvfrom

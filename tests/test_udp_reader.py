@@ -1,0 +1,110 @@
+"""The UDP source reads what its socket holds before it parses any of it.
+
+A burst that outruns parsing is taken out of the kernel's buffer (which drops what
+overflows it) into the process, up to READ_AHEAD batches or READ_AHEAD_BYTES, and then
+parsed in the order it came.  Real sockets on loopback; no relay process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Sequence
+
+import pytest
+
+from relay.config import SourceConfig
+from relay.config.values import parse_listen
+from relay.flow import FlowControl
+from relay.parse import Parser
+from relay.sources import udp
+from relay.sources.base import SourceRuntime
+
+
+class _Runtime(SourceRuntime):
+    def __init__(self) -> None:
+        config = SourceConfig(name="s_udp", listen=parse_listen("udp://127.0.0.1:0"))
+        super().__init__(config, Parser("rfc3164", "s_udp"), lambda msg: None, FlowControl())
+        self.batches: list[list[bytes]] = []
+
+    def deliver(self, frames: Sequence[bytes], peers: object) -> None:
+        self.batches.append(list(frames))
+
+
+def _pending(sock: socket.socket) -> bool:
+    """Whether a datagram is still in SOCK's receive buffer."""
+    try:
+        sock.recv(65536, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return False
+    return True
+
+
+async def _reader(runtime: _Runtime) -> tuple[udp.UdpReader, socket.socket]:
+    reader = await udp.start(runtime)
+    reader.loop.remove_reader(reader.sock.fileno())  # read when the test says
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.connect(reader.sock.getsockname())
+    return reader, sender
+
+
+def _sent(sender: socket.socket, n: int, size: int = 100) -> list[bytes]:
+    out = []
+    for i in range(n):
+        line = b"<13>Jan  1 00:00:00 h p: %06d " % i
+        line += b"x" * (size - len(line))
+        sender.send(line)
+        out.append(line)
+    return out
+
+
+@pytest.mark.asyncio
+async def test_one_wakeup_reads_the_whole_burst_then_parses_it_in_order() -> None:
+    runtime = _Runtime()
+    reader, sender = await _reader(runtime)
+    try:
+        sent = _sent(sender, 3000)
+        await asyncio.sleep(0.05)
+        reader._readable()
+        got = [frame for batch in runtime.batches for frame in batch]
+        assert got == sent
+        assert len(runtime.batches) == -(-3000 // udp.BATCH)  # whole batches, then the rest
+        assert not _pending(reader.sock)
+    finally:
+        sender.close()
+        reader.close()
+
+
+@pytest.mark.asyncio
+async def test_it_holds_at_most_read_ahead_bytes_and_reads_on_next_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(udp, "READ_AHEAD_BYTES", 100 * udp.BATCH * 3)  # three batches
+    runtime = _Runtime()
+    reader, sender = await _reader(runtime)
+    try:
+        sent = _sent(sender, 2000)
+        await asyncio.sleep(0.05)
+        reader._readable()
+        assert len(runtime.batches) == 3
+        assert _pending(reader.sock)  # the rest waits in the kernel
+        while _pending(reader.sock):
+            reader._readable()
+        assert [frame for batch in runtime.batches for frame in batch] == sent
+    finally:
+        sender.close()
+        reader.close()
+
+
+@pytest.mark.asyncio
+async def test_it_holds_at_most_read_ahead_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(udp, "READ_AHEAD", 2)
+    runtime = _Runtime()
+    reader, sender = await _reader(runtime)
+    try:
+        _sent(sender, 3 * udp.BATCH)
+        await asyncio.sleep(0.05)
+        reader._readable()
+        assert [len(b) for b in runtime.batches] == [udp.BATCH, udp.BATCH]
+    finally:
+        sender.close()
+        reader.close()
