@@ -1,8 +1,8 @@
-"""The UDP source reads what its socket holds before it parses any of it.
+"""The UDP source reads what its socket holds before it parses it, and again between batches.
 
 A burst that outruns parsing is taken out of the kernel's buffer (which drops what
-overflows it) into the process, up to READ_AHEAD batches or READ_AHEAD_BYTES, and then
-parsed in the order it came.  Real sockets on loopback; no relay process.
+overflows it) into the process, up to READ_AHEAD batches or READ_AHEAD_BYTES, and parsed
+in the order it came.  Real sockets on loopback; no relay process.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -75,36 +76,60 @@ async def test_one_wakeup_reads_the_whole_burst_then_parses_it_in_order() -> Non
         reader.close()
 
 
+def _count_reads(reader: udp.UdpReader, runtime: _Runtime) -> list[int]:
+    """What was read and not yet parsed, each time a batch is parsed."""
+    read = [0]
+    held: list[int] = []
+    plain_read, plain_deliver = reader._read, runtime.deliver
+
+    def counted_read() -> tuple[list[bytes], list[Any]]:
+        frames, peers = plain_read()
+        read[0] += len(frames)
+        return frames, peers
+
+    def counted_deliver(frames: Sequence[bytes], peers: object) -> None:
+        held.append(read[0] - sum(map(len, runtime.batches)))
+        plain_deliver(frames, peers)
+
+    reader._read = counted_read  # type: ignore[method-assign]
+    runtime.deliver = counted_deliver  # type: ignore[method-assign]
+    return held
+
+
 @pytest.mark.asyncio
-async def test_it_holds_at_most_read_ahead_bytes_and_reads_on_next_time(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_it_holds_at_most_read_ahead_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(udp, "READ_AHEAD_BYTES", 100 * udp.BATCH * 3)  # three batches
     runtime = _Runtime()
     reader, sender = await _reader(runtime)
+    held = _count_reads(reader, runtime)
     try:
         sent = _sent(sender, 2000)
         await asyncio.sleep(0.05)
         reader._readable()
-        assert len(runtime.batches) == 3
-        assert _pending(reader.sock)  # the rest waits in the kernel
-        while _pending(reader.sock):
-            reader._readable()
         assert [frame for batch in runtime.batches for frame in batch] == sent
+        assert max(held) == 3 * udp.BATCH  # read ahead, never more than the bytes allow
     finally:
         sender.close()
         reader.close()
 
 
 @pytest.mark.asyncio
-async def test_it_holds_at_most_read_ahead_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_it_holds_at_most_read_ahead_batches_and_reads_at_most_twice_that(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(udp, "READ_AHEAD", 2)
     runtime = _Runtime()
     reader, sender = await _reader(runtime)
+    held = _count_reads(reader, runtime)
     try:
-        _sent(sender, 3 * udp.BATCH)
+        sent = _sent(sender, 6 * udp.BATCH)
         await asyncio.sleep(0.05)
         reader._readable()
-        assert [len(b) for b in runtime.batches] == [udp.BATCH, udp.BATCH]
+        assert max(held) == 2 * udp.BATCH
+        # four reads, then what is held is parsed and the loop has its turn
+        assert [len(b) for b in runtime.batches] == [udp.BATCH] * 4
+        assert _pending(reader.sock)
+        reader._readable()
+        assert [frame for batch in runtime.batches for frame in batch] == sent
     finally:
         sender.close()
         reader.close()

@@ -15,14 +15,14 @@ import asyncio
 import functools
 import os
 import socket
+from collections import deque
 
 from relay.parse import Peer
 from relay.sources.base import SourceRuntime, log
 
 BATCH = 256  # datagrams read in one go
-# read before any is processed, while the socket has more: batches, and bytes (what a
-# large receive buffer holds)
-READ_AHEAD = 64
+# read and not yet parsed, at most: batches, and bytes (what a large receive buffer holds)
+READ_AHEAD = 256
 READ_AHEAD_BYTES = 16 << 20
 
 
@@ -73,34 +73,44 @@ class UdpReader:
         self.closed = False
 
     def _readable(self) -> None:
-        """Read what the socket holds (up to READ_AHEAD batches) before parsing any of it.
+        """Read what the socket holds before parsing it, and read again between batches.
 
         Parsing costs several times what reading does, so a burst is taken out of the
-        kernel's buffer, which would drop what overflows it, into this process's memory;
-        it is parsed once read.  Beyond READ_AHEAD (or READ_AHEAD_BYTES) the kernel's
-        buffer holds the rest.
+        kernel's buffer, which drops what overflows it, into this process's memory: the
+        socket is read until it is empty, or READ_AHEAD batches (READ_AHEAD_BYTES) are
+        held, and read again after each batch parsed.  Beyond that the kernel's buffer
+        holds the rest.  Batches are parsed in the order they were read.  After twice
+        READ_AHEAD reads the wakeup parses what it holds and ends, so that a steady flow
+        does not keep the rest of the loop waiting.
         """
         turns = self.runtime.turns
         runtime = self.runtime
-        batches: list[tuple[int, list[bytes], list[Peer]]] = []
-        held = 0
-        while len(batches) < READ_AHEAD and held < READ_AHEAD_BYTES:
-            if turns is None:
-                frames, peers = self._read()
-                number = 0
-            else:
-                turns.lock()  # a worker's share of the socket: read in turn, numbered
-                try:
+        held: deque[tuple[int, list[bytes], list[Peer], int]] = deque()
+        held_bytes = 0
+        reads = 2 * READ_AHEAD  # then the loop's other work has its turn
+        while True:
+            while len(held) < READ_AHEAD and held_bytes < READ_AHEAD_BYTES and reads:
+                reads -= 1
+                if turns is None:
                     frames, peers = self._read()
-                    number = turns.take() if frames else 0
-                finally:
-                    turns.unlock()
-            if frames:
-                batches.append((number, frames, peers))
-                held += sum(map(len, frames))
-            if len(frames) < BATCH:
-                break  # read empty (or a sender was denied: the next wakeup reads on)
-        for number, frames, peers in batches:
+                    number = 0
+                else:
+                    turns.lock()  # a worker's share of the socket: read in turn, numbered
+                    try:
+                        frames, peers = self._read()
+                        number = turns.take() if frames else 0
+                    finally:
+                        turns.unlock()
+                if frames:
+                    size = sum(map(len, frames))
+                    held.append((number, frames, peers, size))
+                    held_bytes += size
+                if len(frames) < BATCH:
+                    break  # read empty (or a sender was denied: the next wakeup reads on)
+            if not held:
+                return
+            number, frames, peers, size = held.popleft()
+            held_bytes -= size
             if turns is None:
                 runtime.deliver(frames, peers)
             else:
