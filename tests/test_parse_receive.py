@@ -1,9 +1,10 @@
 """The receive second's stamp cache: a run of stamps gives what each stamp gives alone.
 
-``ReceiveSecond.stamp_of_common`` keeps the stamps it has converted, each day seen this
-receive month, and the hour of the last stamp, so that a new stamp of a known hour costs
-one lookup.  Whatever it kept, each answer must be that of ``local_to_unix`` for the stamp's
-fields, in zones with and without DST changes, and across a change of receive month.
+``ReceiveSecond`` keeps, for the receive month, each day and hour it has seen, so that a
+stamp of a known hour costs one lookup, and the other stamps it converted.  Whatever it
+kept, each answer must be that of ``local_to_unix`` for the stamp's fields, in zones with
+and without DST changes, and across a change of receive month: through
+``stamp_of_common`` and through the RFC 3164 parser's own use of the hours.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from hypothesis import strategies as st
 
 from relay.facts.names import MONTHS
 from relay.parse import localtime
+from relay.parse import Parser, Peer
 from relay.parse.localtime import guess_year, local_to_unix, uniform_day
-from relay.parse.receive import ReceiveSecond
+from relay.parse.receive import RECEIVE, ReceiveSecond
 
 ZONES = ["UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe"]
 # receive seconds: a quiet month, a month with a change, and the turn of a year
@@ -89,11 +91,11 @@ def test_the_next_stamps_of_an_hour(zone: str) -> None:
     now.move(RECEIVED[0])
     texts = [_text(1, 27, h, m, s) for h in (9, 10) for m in (0, 1, 59) for s in (0, 7, 59)]
     texts += [_text(1, 28, 10, 0, 0), _text(1, 27, 10, 0, 1)]
-    for t in texts:
-        assert now.stamp_of_common(t) == _uncached(RECEIVED[0], t), t
+    got = [now.stamp_of_common(t) for t in texts]
+    assert got == [_uncached(RECEIVED[0], t) for t in texts]
     # and what mktime() gives, since none of these days changes its offset
     localtime.reset_caches()
-    assert [now.stamps[t] for t in texts] == [
+    assert got == [
         local_to_unix(2025, 1, int(t[4:6]), int(t[7:9]), int(t[10:12]), int(t[13:15]))
         for t in texts]
 
@@ -108,3 +110,22 @@ def test_more_stamps_than_it_keeps(zone: str) -> None:
     for t in texts + texts[::-1]:
         assert (now.stamps.get(t) or now.stamp_of_common(t)) == _uncached(RECEIVED[1], t), t
     assert len(now.stamps) <= 257
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(runs=st.lists(st.tuples(st.sampled_from(RECEIVED), st.lists(
+    st.one_of(_FIELDS, _NEAR.map(lambda t: (*t[0], *t[1:]))), min_size=1, max_size=30)),
+    min_size=1, max_size=4))
+def test_the_parser_gives_what_each_stamp_gives_alone(
+        zone: str, runs: list[tuple[int, list[tuple[int, int, int, int, int]]]]) -> None:
+    parse = Parser("rfc3164", "s_net").parse
+    peer = Peer("192.0.2.1", "192.0.2.1", 17)
+    RECEIVE.reset()
+    for received, stamps in runs:
+        for fields in stamps:
+            text = _text(*fields)
+            msg = parse(f"<13>{text} host prog: x".encode(), peer, received * 10**9)
+            want = _uncached(received, text)
+            assert want is not None
+            assert (msg.stamp_sec, msg.stamp_gmtoff) == want, text

@@ -19,40 +19,44 @@ from relay.parse.stamp import MONTH_BY_LOWER
 
 # the fields of a BSD stamp's time, read without int(): "HH" -> seconds, "MM:SS" -> seconds
 _HOUR = {f"{h:02d}": h * 3600 for h in range(24)}
-_MINUTE_SECOND = {f"{m:02d}:{s:02d}": m * 60 + s for m in range(60) for s in range(60)}
-# stamps kept per receive month before starting again: few, since a small map stays in
-# the CPU's cache (with 4,096, a new stamp of archived logs cost 0.2 us more to look up)
-# and the stamps that come back are those of the last seconds
-_STAMPS_KEPT = 256
-# no hour yet (no stamp starts with a NUL)
-_NO_HOUR = ("\x00", 0, 0, 0)
+MINUTE_SECOND = {f"{m:02d}:{s:02d}": m * 60 + s for m in range(60) for s in range(60)}
+# hours and stamps kept per receive month before starting again: few, since a small map
+# stays in the CPU's cache, and those that come back are those of the last hours
+_KEPT = 256
+
+#: an hour of a day with one UTC offset: (its start in seconds, the offset, and what to
+#: show mktime() for it, LAST_BY_DAY's (year, "Mmm dd HH:00:00"): on such a day any of
+#: its stamps leaves mktime() with the same offset); () when the hour is none, or its day
+#: changes its offset or is no date, or its month is none
+Hour = tuple[int, int, tuple[int, str]] | tuple[()]
 
 
 class ReceiveSecond:
     """What follows from the receive second alone, kept for the last second seen.
 
-    ``gmtoff`` is the local UTC offset then; ``stamps`` maps the stamp text of the common
-    shape to (seconds, offset), or to None for a stamp with no month, for that second's
-    year and month (a stamp has no year: it is guessed from them).
+    ``gmtoff`` is the local UTC offset then.  A BSD stamp has no year: it is guessed from
+    the receive year and month, so what is kept holds for that month.  ``hours`` maps the
+    "Mmm dd HH:" of a stamp to its Hour, so that a stamp of a known hour costs a lookup of
+    its "MM:SS" and an addition, whether its second was seen before or not; ``stamps``
+    maps the texts of the other stamps (a PIX/ASA stamp, one on a day that changes its
+    offset, fields mktime() normalizes) to (seconds, offset), or to None with no month.
     """
 
-    __slots__ = ("sec", "gmtoff", "stamps", "_year_mon", "_by_month", "_years", "_days",
-                 "_hour")
+    __slots__ = ("sec", "gmtoff", "hours", "stamps", "_year_mon", "_by_month", "_years",
+                 "_days")
 
     def __init__(self) -> None:
         self.sec: int | None = None
         self.gmtoff = 0
+        self.hours: dict[str, Hour] = {}
         self.stamps: dict[str, tuple[int, int] | None] = {}
         self._year_mon = (0, -1)
         self._by_month: dict[tuple[int, int], dict[str, tuple[int, int] | None]] = {}
         # the year guessed for a stamp of each month, this receive month
         self._years: tuple[int, ...] = ()
         # "Mmm dd" -> (guessed year, midnight, offset) of that day, None when it changes
-        # its offset (or is no date): a new stamp on a known day costs an addition
+        # its offset (or is no date)
         self._days: dict[str, tuple[int, int, int] | None] = {}
-        # the hour of the last stamp converted by its day: ("Mmm dd HH:", year, the hour's
-        # start, offset), so that the next new stamp of that hour costs one lookup
-        self._hour: tuple[str, int, int, int] = _NO_HOUR
         CACHE_RESETTERS.append(self.reset)
 
     def move(self, sec: int) -> None:
@@ -64,7 +68,7 @@ class ReceiveSecond:
             self._year_mon = (year, mon)
             self._years = tuple(guess_year(m, sec) for m in range(12))
             self._days = {}
-            self._hour = _NO_HOUR
+            self.hours = {}
             stamps = self._by_month.get((year, mon))
             if stamps is None:
                 if len(self._by_month) > 16:
@@ -72,37 +76,47 @@ class ReceiveSecond:
                 stamps = self._by_month[year, mon] = {}
             self.stamps = stamps
 
+    def hour_of(self, text: str) -> Hour:
+        """The Hour of "Mmm dd HH:" (how a BSD stamp starts), kept in ``hours``."""
+        hours = self.hours
+        if len(hours) >= _KEPT:
+            hours.clear()
+        found: Hour = ()
+        if self.sec is not None:
+            day: tuple[int, int, int] | int | None = self._days.get(text[:6], 0)
+            if day == 0:
+                mon = MONTH_BY_LOWER.get(text[:3].lower(), -1)
+                day = self._day(text[:6], mon) if mon >= 0 else None
+            hour = _HOUR.get(text[7:9])
+            if type(day) is tuple and hour is not None:
+                found = (day[1] + hour, day[2], (day[0], text + "00:00"))
+        hours[text] = found
+        return found
+
     def stamp_of_common(self, stamp: str) -> tuple[int, int] | None:
-        """(seconds, offset) of the stamp text of a COMMON match, or None if no month.
+        """(seconds, offset) of a BSD stamp "Mmm dd HH:MM:SS", or None if no month.
 
         Also takes the PIX/ASA stamps of COMMON_EXTRA, "MMM DD YYYY HH:MM:SS", which carry
         their year (and so do not depend on the receive second; they share the map).
         """
+        if len(stamp) == 15 and self.sec is not None:
+            hour = self.hours.get(stamp[:10])
+            if hour is None:
+                hour = self.hour_of(stamp[:10])
+            seconds = MINUTE_SECOND.get(stamp[10:15])
+            if hour and seconds is not None:
+                LAST_BY_DAY[0] = hour[2]
+                return (hour[0] + seconds, hour[1])
         stamps = self.stamps
-        if len(stamps) > _STAMPS_KEPT:
+        if len(stamps) > _KEPT:
             stamps.clear()
         found: tuple[int, int] | None = None
         if self.sec is None:
             pass
         elif len(stamp) == 15:
-            hour = self._hour
-            minute_second = _MINUTE_SECOND.get(stamp[10:15])
-            if minute_second is not None and stamp.startswith(hour[0]):
-                LAST_BY_DAY[0] = (hour[1], stamp)
-                found = stamps[stamp] = (hour[2] + minute_second, hour[3])
-                return found
-            day: tuple[int, int, int] | int | None = self._days.get(stamp[:6], 0)
-            if day == 0:
-                mon = MONTH_BY_LOWER.get(stamp[:3].lower(), -1)
-                day = self._day(stamp[:6], mon) if mon >= 0 else 0
-            h = _HOUR.get(stamp[7:9])
-            if type(day) is tuple and h is not None and minute_second is not None:
-                LAST_BY_DAY[0] = (day[0], stamp)
-                self._hour = (stamp[:10], day[0], day[1] + h, day[2])
-                found = (day[1] + h + minute_second, day[2])
-            elif day != 0:
+            mon = MONTH_BY_LOWER.get(stamp[:3].lower(), -1)
+            if mon >= 0:
                 # a day that changes its offset, or fields that mktime() normalizes
-                mon = MONTH_BY_LOWER[stamp[:3].lower()]
                 found = local_to_unix(self._years[mon], mon, int(stamp[4:6]), int(stamp[7:9]),
                                       int(stamp[10:12]), int(stamp[13:15]))
         else:
@@ -126,7 +140,7 @@ class ReceiveSecond:
     def reset(self) -> None:
         self.sec = None
         self._days = {}
-        self._hour = _NO_HOUR
+        self.hours = {}
         self._year_mon = (0, -1)
         self._by_month.clear()
         self.stamps = {}

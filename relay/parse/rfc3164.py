@@ -30,9 +30,9 @@ import re
 
 from relay.facts.names import DEFAULT_PRI
 from relay.message import FLAG_LOCAL, LogMessage
-from relay.parse.localtime import common_iso, guess_year, to_unix
+from relay.parse.localtime import LAST_BY_DAY, common_iso, guess_year, to_unix
 from relay.parse.peer import Peer
-from relay.parse.receive import RECEIVE
+from relay.parse.receive import MINUTE_SECOND, RECEIVE
 from relay.parse.stamp import scan_rfc3164
 
 _AIX = "Message forwarded from "
@@ -49,7 +49,8 @@ _PID_END = re.compile(r"[^ \]:]*")
 # The common shape, parsed in one match; anything else takes the general path below.
 #   ["<" PRI ">"] MMM SP DD SP HH ":" MM ":" SS [("." / ",") 1*6DIGIT] SP HOSTNAME SP
 #   PROGRAM ["[" PID "]"] [":"] [SP]
-# Groups: PRI, the stamp, its fraction, HOSTNAME, LEGACY_MSGHDR, PROGRAM, PID.  The tag is
+# Groups: PRI, the stamp in two ("Mmm dd HH:" and "MM:SS"), its fraction, HOSTNAME,
+# LEGACY_MSGHDR, PROGRAM, PID.  The tag is
 # parse_tag's, but for a "[" that opens no "[PID]" (parse_tag lets a PID end at SP or ":"
 # without its "]") and a NUL in PROGRAM (which parse_tag keeps).  What would
 # take another turn in the general path is left to it: a hostname of "Message" (AIX) or
@@ -58,7 +59,7 @@ _PID_END = re.compile(r"[^ \]:]*")
 # would be skipped), a fraction of more than six digits.
 # A stamp whose month is not a month fails in stamp_of_common.
 COMMON = re.compile(
-    r"(?:<([0-9]{1,3})>)?([A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9])"
+    r"(?:<([0-9]{1,3})>)?([A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:)([0-9][0-9]:[0-9][0-9])"
     r"(?:[.,]([0-9]{1,6}))? "
     r"(?!(?:Message|last) |[0-9]{4}[ \t\n\v\f\r])([^ \[:\x00]{1,63}) "
     r"(([^ \[:\x00]++)(?:\[([^ \]:]*)\]|(?![\[\x00])):? ?)"
@@ -138,8 +139,19 @@ class OneMatch:
         now = RECEIVE
         m = COMMON.match(s)
         if m is not None:
-            pri, stamp, fraction, host, hdr, program, pid = m.groups()
-            found = now.stamps.get(stamp) or now.stamp_of_common(stamp)
+            pri, hour_text, minute_second, fraction, host, hdr, program, pid = m.groups()
+            # the stamp's hour, then "MM:SS": the same cost whether its second was seen
+            # before or not (as in stamp_of_common, which takes the rest)
+            hour = now.hours.get(hour_text)
+            if hour is None:
+                hour = now.hour_of(hour_text)
+            seconds = MINUTE_SECOND.get(minute_second)
+            if hour and seconds is not None:
+                LAST_BY_DAY[0] = hour[2]
+                found: tuple[int, int] | None = (hour[0] + seconds, hour[1])
+            else:  # a day that changes its offset, fields mktime() normalizes, no month
+                stamp = hour_text + minute_second
+                found = now.stamps.get(stamp) or now.stamp_of_common(stamp)
             if found is not None:
                 return self.message(s, m.end(), peer, sec, ns, pri, None, None, found,
                                     _usec(fraction), host, hdr, program, pid)
