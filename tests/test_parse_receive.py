@@ -18,8 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relay.facts.names import MONTHS
-from relay.parse import localtime
-from relay.parse import Parser, Peer
+from relay.parse import Parser, Peer, localtime
 from relay.parse.localtime import guess_year, local_to_unix, uniform_day
 from relay.parse.receive import RECEIVE, ReceiveSecond
 

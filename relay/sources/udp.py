@@ -21,8 +21,10 @@ from relay.parse import Peer
 from relay.sources.base import SourceRuntime, log
 
 BATCH = 256  # datagrams read in one go
-# read and not yet parsed, at most: batches, and bytes (what a large receive buffer holds)
-READ_AHEAD = 256
+# read and not yet parsed, at most: batches, and bytes (what a large receive buffer holds);
+# also the reads of one wakeup, so that it parses at most READ_AHEAD batches (32,768
+# datagrams, a fraction of a second) before the rest of the loop has its turn
+READ_AHEAD = 128
 READ_AHEAD_BYTES = 16 << 20
 
 
@@ -79,7 +81,7 @@ class UdpReader:
         kernel's buffer, which drops what overflows it, into this process's memory: the
         socket is read until it is empty, or READ_AHEAD batches (READ_AHEAD_BYTES) are
         held, and read again after each batch parsed.  Beyond that the kernel's buffer
-        holds the rest.  Batches are parsed in the order they were read.  After twice
+        holds the rest.  Batches are parsed in the order they were read.  After
         READ_AHEAD reads the wakeup parses what it holds and ends, so that a steady flow
         does not keep the rest of the loop waiting.
         """
@@ -87,9 +89,9 @@ class UdpReader:
         runtime = self.runtime
         held: deque[tuple[int, list[bytes], list[Peer], int]] = deque()
         held_bytes = 0
-        reads = 2 * READ_AHEAD  # then the loop's other work has its turn
+        reads = READ_AHEAD  # then the loop's other work has its turn
         while True:
-            while len(held) < READ_AHEAD and held_bytes < READ_AHEAD_BYTES and reads:
+            while reads and held_bytes < READ_AHEAD_BYTES:
                 reads -= 1
                 if turns is None:
                     frames, peers = self._read()
