@@ -23,23 +23,32 @@ PEER = Peer("127.0.0.1", "127.0.0.1", 17, "127.0.0.1", 514)
 
 
 @contextmanager
-def held_utc(now_ns: int = RECEIVED_NS) -> Iterator[None]:
+def local_zone(name: str) -> Iterator[None]:
+    """The local time zone NAME (TZ), with every cache of local times emptied."""
     old_tz = os.environ.get("TZ")
-    old_clock = relay.macros.clock
-    os.environ["TZ"] = "UTC"
+    os.environ["TZ"] = name
     time.tzset()
     reset_caches()
-    relay.macros.clock = lambda: now_ns
     try:
         yield
     finally:
-        relay.macros.clock = old_clock
         if old_tz is None:
             del os.environ["TZ"]
         else:
             os.environ["TZ"] = old_tz
         time.tzset()
         reset_caches()
+
+
+@contextmanager
+def held_utc(now_ns: int = RECEIVED_NS) -> Iterator[None]:
+    old_clock = relay.macros.clock
+    relay.macros.clock = lambda: now_ns
+    try:
+        with local_zone("UTC"):
+            yield
+    finally:
+        relay.macros.clock = old_clock
 
 
 def parse_at(frame: bytes, peer: Peer = PEER, protocol: str = "rfc3164") -> LogMessage:

@@ -9,11 +9,10 @@ and without DST changes, and across a change of receive month: through
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 
 import pytest
+from fixedclock import local_zone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,17 +28,8 @@ RECEIVED = [1740830400, 1743379200, 1767225600 - 3600]
 
 @pytest.fixture(params=ZONES)
 def zone(request: pytest.FixtureRequest) -> Iterator[str]:
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = request.param
-    time.tzset()
-    localtime.reset_caches()
-    yield request.param
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
-    localtime.reset_caches()
+    with local_zone(request.param):
+        yield request.param
 
 
 def _text(mon: int, mday: int, hour: int, minute: int, sec: int) -> str:

@@ -7,11 +7,10 @@ mktime().  Both must give what mktime() alone gives.
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 
 import pytest
+from fixedclock import local_zone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,17 +22,8 @@ ZONES = ["UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe",
 
 @pytest.fixture(params=ZONES)
 def zone(request: pytest.FixtureRequest) -> Iterator[str]:
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = request.param
-    time.tzset()
-    stamp.reset_caches()
-    yield request.param
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
-    stamp.reset_caches()
+    with local_zone(request.param):
+        yield request.param
 
 
 def _check(year: int, mon: int, mday: int, hour: int, minute: int, sec: int,
