@@ -133,3 +133,31 @@ async def test_it_holds_and_reads_at_most_read_ahead_batches_a_wakeup(
     finally:
         sender.close()
         reader.close()
+
+
+@pytest.mark.asyncio
+async def test_a_wakeup_that_found_less_than_a_batch_reads_again_after_coalesce() -> None:
+    runtime = _Runtime()
+    reader, sender = await _reader(runtime)
+    try:
+        first = _sent(sender, 10)
+        await asyncio.sleep(0.02)
+        reader._readable()
+        assert runtime.batches == [first]
+        assert reader._resume is not None  # not reading until then
+        assert 0 < reader._resume.when() - reader.loop.time() <= udp.COALESCE
+        second = _sent(sender, 10)
+        await asyncio.sleep(0.05)  # the timer reads what came meanwhile, in one batch
+        assert runtime.batches == [first, second]
+        # a wakeup that found a whole batch reads on at once
+        reader.loop.remove_reader(reader.sock.fileno())
+        if reader._resume is not None:
+            reader._resume.cancel()
+            reader._resume = None
+        _sent(sender, udp.BATCH + 5)
+        await asyncio.sleep(0.02)
+        reader._readable()
+        assert reader._resume is None
+    finally:
+        sender.close()
+        reader.close()
