@@ -29,8 +29,8 @@ from relay.message import LogMessage
 from relay.parse import Parser
 from relay.pipeline import LogPath, Pipeline
 from relay.rewrite import compile_rewrite
-from relay.sources.base import Connection, SourceRuntime
-from relay.template import compile_template
+from relay.sources.base import Connection, Direct, SourceRuntime
+from relay.template import Template, compile_template
 
 Filter = Callable[[LogMessage], bool]
 Rewrite = Callable[[LogMessage], None]
@@ -141,23 +141,50 @@ def compile_rewrites(config: Config) -> dict[str, Rewrite]:
     return compiled
 
 
-def compile_renders(config: Config) -> dict[str, Render]:
-    """One render function per destination; destinations with the same template share one."""
-
-    compiled: dict[str, Render] = {}
+def compile_templates(config: Config) -> dict[str, Template]:
+    """The template of each destination, compiled once per text."""
+    compiled: dict[str, Template] = {}
     for d in config.destinations:
         if d.template not in compiled:
             try:
-                compiled[d.template] = compile_template(
-                    d.template, filter_compiler=compile_filter).render
+                compiled[d.template] = compile_template(d.template,
+                                                        filter_compiler=compile_filter)
             except ConfigError as exc:
                 raise ConfigError(f"{config.path}: [[destination]] {d.name!r} key 'template': "
                                   f"{exc}") from None
+    return {d.name: compiled[d.template] for d in config.destinations}
+
+
+def compile_renders(config: Config,
+                    templates: Mapping[str, Template] | None = None) -> dict[str, Render]:
+    """One render function per destination; destinations with the same template share one."""
+    if templates is None:
+        templates = compile_templates(config)
     users: dict[str, int] = {}
     for d in config.destinations:
         users[d.template] = users.get(d.template, 0) + 1
-    shared = {text: SharedRender(render) for text, render in compiled.items() if users[text] > 1}
-    return {d.name: shared.get(d.template) or compiled[d.template] for d in config.destinations}
+    shared = {d.template: SharedRender(templates[d.name].render) for d in config.destinations
+              if users[d.template] > 1}
+    return {d.name: shared.get(d.template) or templates[d.name].render
+            for d in config.destinations}
+
+
+def _direct(source: str, parser: Parser, pipeline: Pipeline,
+            destinations: Mapping[str, Destination[Any]],
+            templates: Mapping[str, Template]) -> Direct | None:
+    """How SOURCE's lines go straight to their one destination, rendered without their
+    message (SourceRuntime.direct), when its routing, destination and template allow."""
+    sends = pipeline.direct_sends(source)
+    if sends is None or len(sends) != 1:
+        return None
+    for name, dest in destinations.items():
+        if dest.send == sends[0]:
+            sink = dest.direct_sink()
+            if sink is None:
+                return None
+            render = parser.direct(templates[name].direct)
+            return None if render is None else (render, sink)
+    return None
 
 
 def _stores_matches(config: Config) -> bool:
@@ -190,9 +217,10 @@ class DataPath:
     sources: dict[str, SourceRuntime] = field(default_factory=dict)
     #: the connected peers of its stream sources, which the server drains at shutdown
     connections: set[Connection] = field(default_factory=set)
-    #: what each source's runtime is to use in this path: parser, route, end of batch
-    wiring: dict[str, tuple[Parser, Callable[[LogMessage], None], Callable[[], None]]] = field(
-        default_factory=dict)
+    #: what each source's runtime is to use in this path: parser, route, end of batch,
+    #: and its direct way to a destination (SourceRuntime.direct)
+    wiring: dict[str, tuple[Parser, Callable[[LogMessage], None], Callable[[], None],
+                            Direct | None]] = field(default_factory=dict)
     filters: dict[str, Filter] = field(default_factory=dict)
     #: what each source's runtime waits on before it acknowledges (a nats source)
     barriers: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
@@ -200,9 +228,10 @@ class DataPath:
     def activate(self) -> None:
         """Route every source through this path from its next batch on.  A batch runs
         in one go on the event loop, so the swap falls between two batches."""
-        for name, (parser, route, end_batch) in self.wiring.items():
+        for name, (parser, route, end_batch, direct) in self.wiring.items():
             runtime = self.sources[name]
             runtime.parser, runtime.route, runtime.end_batch = parser, route, end_batch
+            runtime.direct = direct
             runtime.barrier = self.barriers[name]
         for dest in self.destinations.values():
             dest.named_filters = self.filters
@@ -219,7 +248,8 @@ def assemble(config: Config, flow: FlowControl | None = None, *,
     flow = flow or FlowControl()
     filters = compile_filters(config)
     rewrites = compile_rewrites(config)
-    renders = compile_renders(config)
+    templates = compile_templates(config)
+    renders = compile_renders(config, templates)
     parsers = _parsers(config)
     running = reuse.destinations if reuse is not None else {}
     destinations = {
@@ -255,11 +285,15 @@ def assemble(config: Config, flow: FlowControl | None = None, *,
     for s in config.sources:
         data_path.barriers[s.name] = _barrier(config, s.name, destinations)
         route = data_path.pipeline.router(s.name)
-        data_path.wiring[s.name] = (parsers[s.name], route, end_batch)
-        data_path.sources[s.name] = _unchanged(
-            reuse.sources if reuse is not None else {}, s.name, s) or SourceRuntime(
-            s, parsers[s.name], route, flow, end_batch, data_path.connections)
-        data_path.sources[s.name].barrier = data_path.barriers[s.name]
+        direct = _direct(s.name, parsers[s.name], data_path.pipeline, destinations, templates)
+        data_path.wiring[s.name] = (parsers[s.name], route, end_batch, direct)
+        runtime = _unchanged(reuse.sources if reuse is not None else {}, s.name, s)
+        if runtime is None:  # (a reused runtime keeps its wiring until activate)
+            runtime = SourceRuntime(s, parsers[s.name], route, flow, end_batch,
+                                    data_path.connections)
+            runtime.direct = direct
+        data_path.sources[s.name] = runtime
+        runtime.barrier = data_path.barriers[s.name]
     return data_path
 
 

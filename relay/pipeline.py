@@ -43,13 +43,22 @@ class Pipeline:
         self.paths = tuple(paths)
         self.unrouted = 0
 
+    def direct_sends(self, source: str) -> tuple[Send, ...] | None:
+        """The destinations every message of SOURCE goes to, unchanged, when that is
+        the whole of its routing: one path, with no filter and no rewrite."""
+        regular = tuple(p for p in self.paths if p.takes(source) and not p.fallback)
+        fallback = tuple(p for p in self.paths if p.takes(source) and p.fallback)
+        if len(regular) == 1 and not fallback and not regular[0].filters \
+                and not regular[0].rewrites and not regular[0].isolate:
+            return regular[0].destinations
+        return None
+
     def router(self, source: str) -> Callable[[LogMessage], None]:
         regular = tuple(p for p in self.paths if p.takes(source) and not p.fallback)
         fallback = tuple(p for p in self.paths if p.takes(source) and p.fallback)
         # The common case, one path with no filter and no rewrite: straight to its destinations.
-        if len(regular) == 1 and not fallback and not regular[0].filters \
-                and not regular[0].rewrites and not regular[0].isolate:
-            sends = regular[0].destinations
+        sends = self.direct_sends(source)
+        if sends is not None:
             if len(sends) == 1:
                 return sends[0]
 

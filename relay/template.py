@@ -41,6 +41,7 @@ from relay.facts.names import DEFAULT_TEMPLATE as DEFAULT_TEMPLATE  # re-exporte
 from relay.formatjson import FormatJson
 from relay.macros import MACROS, resolve
 from relay.message import LogMessage
+from relay.parse.shape import Shape
 from relay.template_functions import CompileContext, FilterCompiler, compile_function
 from relay.template_functions._common import to_bytes
 
@@ -82,7 +83,7 @@ class Template:
     so that a call costs no extra frame.
     """
 
-    __slots__ = ("text", "is_json", "render", "render_str")
+    __slots__ = ("text", "is_json", "render", "render_str", "_json", "_suffix")
 
     def __init__(self, text: str, parts: list[str | StrPart],
                  json_func: FormatJson | None = None) -> None:
@@ -91,6 +92,18 @@ class Template:
         self.is_json = json_func is not None and len(parts) == 1
         self.render_str: Callable[[LogMessage], str] = _join_str(parts)
         self.render: Callable[[LogMessage], bytes] = _join_bytes(parts, json_func)
+        # $(format-json ...) with at most a literal after it: what direct() can write
+        kinds = [isinstance(p, str) for p in parts]
+        self._json = json_func if kinds in ([False], [False, True]) else None
+        self._suffix = to_bytes(parts[1]) if kinds == [False, True] else b""  # type: ignore[arg-type]
+
+    def direct(self, shape: Shape) -> Callable[..., bytes | None] | None:
+        """``render`` for the messages of ``shape``, from the shape's parameters (None
+        where ``render`` would take another path), or None when this template cannot be
+        written that way (see ``FormatJson.direct``)."""
+        if self._json is None:
+            return None
+        return self._json.direct(shape, self._suffix)
 
     def __repr__(self) -> str:
         return f"Template({self.text!r})"

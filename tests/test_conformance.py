@@ -119,7 +119,17 @@ def render(record: dict[str, object], name: str) -> bytes:
     # writer generated for that set: both must write the same
     outputs = [COMPILED[name].render(msg) for _ in range(3)]
     assert outputs[0] == outputs[1] == outputs[2]
+    # the line written straight from the parse, where the template can be (no message)
+    direct = parser.direct(COMPILED[name].direct)
+    line = direct(FRAMES[str(record["id"])], PEER, RECEIVED_NS) if direct else None
+    if line is not None:
+        DIRECT_LINES[name] = DIRECT_LINES.get(name, 0) + 1
+        assert line == outputs[0]
     return outputs[0]
+
+
+#: template name -> how many cases were written straight from the parse
+DIRECT_LINES: dict[str, int] = {}
 
 
 @pytest.mark.parametrize(("record", "name"), list(_params()))
@@ -127,3 +137,11 @@ def test_conformance(record: dict[str, object], name: str) -> None:
     expected = _expected(record, name)
     assert expected is not None, "syslog-ng wrote something for every public case"
     assert render(record, name) == expected
+
+
+def test_direct_lines_were_compared() -> None:
+    """The cases above wrote the seed template's lines straight from the parse too (so
+    that the comparison of that path with syslog-ng is not an empty one)."""
+    for record in RECORDS:
+        render(record, "seed")
+    assert DIRECT_LINES.get("seed", 0) >= 100

@@ -194,10 +194,32 @@ def test_realworld(record: dict[str, object], driver: str) -> None:
     group = str(record["id"]).split("-", 1)[0]
     mismatches = {}
     for name, want in expected.items():
-        got = _template(group, name).render(msg)  # type: ignore[attr-defined]
+        template = _template(group, name)
+        got = template.render(msg)  # type: ignore[attr-defined]
         if got != want:
             mismatches[name] = {"syslog-ng": want, "relay": got}
+        # the line written straight from the parse, where the template can be
+        direct = parser.direct(template.direct)  # type: ignore[attr-defined]
+        line = direct(_frame(record), PEER, RECEIVED_NS) if direct is not None else None
+        if line is not None:
+            DIRECT_LINES[group, name] = DIRECT_LINES.get((group, name), 0) + 1
+            if line != want:
+                mismatches[name + " (direct)"] = {"syslog-ng": want, "relay": line}
     assert mismatches == {}
+
+
+#: (group, template) -> how many records were written straight from the parse
+DIRECT_LINES: dict[tuple[str, str], int] = {}
+
+
+def test_direct_lines_were_compared() -> None:
+    """Records above were written straight from the parse for the seed template (and for
+    no template that reads something the parse does not hand over)."""
+    for record in RECORDS:
+        if str(record["id"]).startswith("main-"):
+            test_realworld(record, "network")
+    assert DIRECT_LINES.get(("main", "seed"), 0) >= 200
+    assert ("main", "every") not in DIRECT_LINES  # (macros without a recipe)
 
 
 def test_corpus_shape() -> None:

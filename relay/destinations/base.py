@@ -44,6 +44,12 @@ class Destination(Generic[C]):
     def send(self, msg: LogMessage) -> None:
         raise NotImplementedError
 
+    def direct_sink(self) -> Callable[[bytes], None] | None:
+        """What takes the rendered line of a message that is not local in place of
+        ``send`` (a source that renders without making the message hands it there),
+        or None when ``send`` does more than render it and hold the line."""
+        return None
+
     def end_batch(self) -> None:
         """The source finished a batch (one read): a good moment to write."""
 
@@ -98,6 +104,9 @@ class BufferedDestination(Destination[B]):
         if msg.flags & FLAG_LOCAL:
             self.number(msg)
         self._buf.append(self.render(msg))
+
+    def direct_sink(self) -> Callable[[bytes], None] | None:
+        return self._buf.append  # (send's own, for a message that is not local)
 
     def end_batch(self) -> None:
         if len(self._buf) >= WRITE_LINES:

@@ -108,6 +108,9 @@ class FileDestination(BufferedDestination[FileConfig]):
 
     # -- a templated path: lines grouped by the file they go to ------------------------
 
+    def direct_sink(self) -> Callable[[bytes], None] | None:
+        return None if self.paths is not None else super().direct_sink()
+
     def send(self, msg: LogMessage) -> None:
         expand = self.paths
         if expand is None:

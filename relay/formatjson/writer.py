@@ -10,6 +10,8 @@ written, by orjson when it writes the same bytes and by the exact writer of
 The hot path is a writer generated per set of pair names (``_shape_function``): with no
 ``--pair`` and the default delimiter the keys of the output depend only on those names,
 so one dict display in the final key order, with the macros computed in place, does it.
+``direct`` generates the same writer for a parser's ``Shape``: from the few things that
+vary between its messages, with no message made (``relay.parse.shape``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import orjson
 
 import relay.macros
 from relay.facts.names import NEVER_EMPTY
+from relay.formatjson.codegen import Reads, expression
 from relay.formatjson.encode import (
     T_JSON,
     CastFailed,
@@ -36,8 +39,9 @@ from relay.formatjson.valuepairs import (
     rekey,
     takes_pairs,
 )
-from relay.macros.recipes import AttrOr, Guard, Lookups, Memo, Recipe, recipe
+from relay.macros.recipes import Recipe, recipe
 from relay.message import LogMessage
+from relay.parse.shape import Shape
 
 Getter = Callable[[LogMessage], str]
 
@@ -197,6 +201,23 @@ class FormatJson:
                         fallback: Callable[[LogMessage], bytes]
                         ) -> Callable[[LogMessage], bytes] | None:
         """The generated writer for messages whose pair names are ``ident``, or None."""
+        return self._generate(ident, suffix, None, fallback)  # type: ignore[return-value]
+
+    def direct(self, shape: Shape, suffix: bytes = b"") -> Callable[..., bytes | None] | None:
+        """The writer of the messages of ``shape`` (followed by ``suffix``), from the
+        shape's parameters rather than a message: the same bytes, or None where the
+        writer for a message would fall back (bytes that were not UTF-8, a NUL).  None
+        when some macro needs the message itself (a getter without a recipe, SEQNUM of a
+        message that has a sequence id) or the output is not the flat kind."""
+        if not self._fast:
+            return None
+        return self._generate(shape.ident, suffix, shape, None)
+
+    def _generate(self, ident: tuple[str, ...], suffix: bytes, shape: Shape | None,
+                  fallback: Callable[[LogMessage], bytes] | None
+                  ) -> Callable[..., bytes | None] | None:
+        """One dict display in the final key order, written by orjson: from a message
+        (``shape`` None), or from the parameters of ``shape``."""
         plan = self._value_plans.get(ident, _UNKNOWN)
         if plan is _UNKNOWN:
             plan = self._value_plan(ident)
@@ -207,37 +228,52 @@ class FormatJson:
         if (len(pair_names) != len(pairs) or len(set(macro_keys)) != len(macro_keys)
                 or not all(k and k.isascii() and "." not in k and "@" not in k for k in keys)):
             return None
+        namespace: dict[str, object] = {"dumps": orjson.dumps, "fallback": fallback}
+        reads = Reads(shape, namespace)
         # key -> (the Python expression of its value, whether an empty value drops it)
         exprs: dict[str, tuple[str, bool]] = {
-            key: (f"values[{name!r}]", self.omit_empty) for key, name in pair_names.items()}
-        namespace: dict[str, object] = {"dumps": orjson.dumps, "fallback": fallback}
+            key: (reads.value(name), self.omit_empty) for key, name in pair_names.items()}
         for i, (key, getter) in enumerate(self.builtins):
             found = self._recipes[i]
             if found is None:
+                if shape is not None:
+                    return None
                 expr = f"g{i}(msg)"
                 namespace[f"g{i}"] = getter
             else:
-                expr = _expression(found, f"r{i}_", namespace)
+                try:
+                    made = expression(found, f"r{i}_", reads, ident)
+                except KeyError:  # an attribute the shape does not hand over
+                    return None
+                if made is None:
+                    return None
+                expr = made
             if key in exprs:  # a macro and a pair of one key: a non-empty macro wins
                 exprs[key] = (f"({expr} or {exprs[key][0]})", self.omit_empty)
             else:
                 exprs[key] = (expr, key not in self._nonempty_keys)
-        order = sorted(exprs, reverse=True)
+        order = [key for key in sorted(exprs, reverse=True)
+                 if not (exprs[key][1] and reads.empty(exprs[key][0]))]
         option = orjson.OPT_APPEND_NEWLINE if suffix == b"\n" else 0
         namespace["suffix"] = suffix
-        lines = ["def render(msg):", "    values = msg.values", "    d = {"]
+        declined = "fallback(msg)" if shape is None else "None"
+        if shape is None:
+            lines = ["def render(msg):", "    values = msg.values", "    d = {"]
+        else:
+            lines = [f"def render({', '.join(shape.params)}):", "    d = {"]
         lines += [f"        {key!r}: {exprs[key][0]}," for key in order]
         lines.append("    }")
-        lines += [f"    if not d[{key!r}]: del d[{key!r}]" for key in order if exprs[key][1]]
+        lines += [f"    if not d[{key!r}]: del d[{key!r}]" for key in order
+                  if exprs[key][1] and not reads.fixed(exprs[key][0])]
         lines += [
             "    try:",
             f"        out = dumps(d, option={option})",
             "    except TypeError:  # a lone surrogate: bytes that were not UTF-8",
-            "        return fallback(msg)",
+            f"        return {declined}",
             # a NUL, which syslog-ng writes as \\x00; look for a backslash first, since
             # "in" with an int is a plain memchr and with bytes it costs ten times more
             "    if 92 in out and b'\\\\u0000' in out:",
-            "        return fallback(msg)",
+            f"        return {declined}",
             "    return out" + ("" if option or not suffix else " + suffix"),
         ]
         exec("\n".join(lines), namespace)
@@ -290,46 +326,6 @@ class FormatJson:
         except CastFailed:
             return b""
         return text.encode("utf-8")
-
-
-def _expression(how: Recipe, prefix: str, namespace: dict[str, object]) -> str:
-    """The Python expression over ``msg`` that computes a macro as its recipe says; the
-    objects it names are put in ``namespace`` under names starting with ``prefix``."""
-    def attr(name: str) -> str:
-        if not name.isidentifier():
-            raise ValueError(f"not an attribute name: {name!r}")
-        return f"msg.{name}"
-
-    def bind(suffix: str, obj: object) -> str:
-        namespace[prefix + suffix] = obj
-        return prefix + suffix
-
-    if type(how) is Lookups:
-        terms = []
-        sums: dict[tuple[str, ...], str] = {}  # a sum the parts share is computed once
-        for j, part in enumerate(how.parts):
-            number = " + ".join(attr(a) for a in part.attrs)
-            if len(part.attrs) > 1:
-                if part.attrs in sums:
-                    number = sums[part.attrs]
-                else:
-                    name = sums[part.attrs] = f"{prefix}s{len(sums)}"
-                    number = f"({name} := {number})"
-            if part.div != 1:
-                number = f"({number}) // {int(part.div)}"
-            if part.mod:
-                number = f"({number}) % {int(part.mod)}"
-            terms.append(f"{bind(f't{j}', part.table)}[{number}]")
-        return "(" + " + ".join(terms) + ")"
-    if type(how) is AttrOr:
-        return f"({attr(how.attr)} or {bind('default', how.default)})"
-    if type(how) is Memo:
-        table, fill = bind("table", how.table), bind("fill", how.fill)
-        return f"({table}.get(tuple({attr(how.attr)})) or {fill}(msg))"
-    if type(how) is Guard:
-        getter, pair = bind("get", how.getter), bind("pair", how.pair)
-        return f"({getter}(msg) if msg.flags & {int(how.flag)} or {pair} in msg.values else '')"
-    raise TypeError(f"no code for {how!r}")
 
 
 def _is_json_template(tpl: StrTemplate) -> bool:

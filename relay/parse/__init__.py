@@ -26,6 +26,7 @@ our process id, PRI syslog.err, stamped with the receive time, flagged local.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from relay.facts.names import DEFAULT_PRI, ERROR_PRI, PROTOCOLS
 from relay.message import FLAG_LOCAL, LogMessage, tag_id
@@ -36,6 +37,7 @@ from relay.parse.rfc3164 import OneMatch, parse_rfc3164
 from relay.parse.rfc5424 import COMMON as COMMON_5424
 from relay.parse.rfc5424 import NOT_5424, OK, parse_rfc5424
 from relay.parse.rfc5424 import parse_common as parse_common_5424
+from relay.parse.shape import Shape, common_shapes, direct_common
 
 
 def parse_pri(s: str) -> tuple[int, int]:
@@ -149,6 +151,19 @@ class Parser:
         if local:
             msg.flags |= FLAG_LOCAL
         return self._finish(msg, peer)
+
+    def direct(self, make: Callable[[Shape], Callable[..., bytes | None] | None]
+               ) -> Callable[[bytes, Peer, int], bytes | None] | None:
+        """``(frame, peer, recvd_ns) -> bytes``: what ``parse`` and a renderer give, for
+        the lines of the shapes this parser knows without a message; None for the others
+        (then ``parse`` them).  ``make`` turns each ``Shape`` into its renderer, or None;
+        with no renderer for every shape, or no shape, this returns None."""
+        if self._one_match is None:
+            return None
+        renders = [make(shape) for shape in common_shapes(self.source, self._tag)]
+        if renders[0] is None or renders[1] is None:
+            return None
+        return direct_common(self.keep_hostname, renders[0], renders[1])
 
     def _finish(self, msg: LogMessage, peer: Peer) -> LogMessage:
         values = msg.values

@@ -116,7 +116,8 @@ _KERNEL_PRI = frozenset(text for text, pri in COMMON_PRI.items() if pri & 0x3F8 
 _new_message = object.__new__
 
 
-def _usec(fraction: str | None) -> int:
+def usec_of(fraction: str | None) -> int:
+    """Microseconds of a stamp's fraction (up to six digits), 0 without one."""
     return int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0
 
 
@@ -141,7 +142,8 @@ class OneMatch:
         if m is not None:
             pri, hour_text, minute_second, fraction, host, hdr, program, pid = m.groups()
             # the stamp's hour, then "MM:SS": the same cost whether its second was seen
-            # before or not (as in stamp_of_common, which takes the rest)
+            # before or not (as in stamp_of_common, which takes the rest, and in
+            # relay.parse.shape.direct_common)
             hour = now.hours.get(hour_text)
             if hour is None:
                 hour = now.hour_of(hour_text)
@@ -154,14 +156,14 @@ class OneMatch:
                 found = now.stamps.get(stamp) or now.stamp_of_common(stamp)
             if found is not None:
                 return self.message(s, m.end(), peer, sec, ns, pri, None, None, found,
-                                    _usec(fraction), host, hdr, program, pid)
+                                    usec_of(fraction), host, hdr, program, pid)
             # (a month that is none: COMMON_EXTRA and the general path decide)
         else:
             m = COMMON_ISO.match(s)
             if m is not None:
                 pri, stamp, fraction, zone, host, hdr, program, pid = m.groups()
                 return self.message(s, m.end(), peer, sec, ns, pri, None, None,
-                                    common_iso(stamp, zone), _usec(fraction), host, hdr,
+                                    common_iso(stamp, zone), usec_of(fraction), host, hdr,
                                     program, pid)
         m = COMMON_EXTRA.match(s)
         if m is not None:
@@ -172,7 +174,7 @@ class OneMatch:
             if found is None:
                 return None
             return self.message(s, m.end(), peer, sec, ns, pri, seq, mark, found,
-                                _usec(fraction), host, hdr, program, pid)
+                                usec_of(fraction), host, hdr, program, pid)
         m = COMMON_NO_STAMP.match(s)
         # (a local kernel message without a stamp is the general path's)
         if m is None or (peer.proto == 0 and m[1] in _KERNEL_PRI):
@@ -357,4 +359,4 @@ def parse_rfc3164(msg: LogMessage, s: str, i: int, n: int, recvd_sec: int, local
 
 
 __all__ = ["COMMON", "COMMON_EXTRA", "COMMON_ISO", "COMMON_NO_STAMP", "COMMON_PRI", "OneMatch",
-           "parse_rfc3164", "parse_tag", "scan_hostname"]
+           "parse_rfc3164", "parse_tag", "scan_hostname", "usec_of"]

@@ -22,6 +22,9 @@ from relay.message import LogMessage
 from relay.parse import Parser, Peer
 from relay.sources.shared import SharedCount
 
+#: SourceRuntime.direct: (frame, peer, receive time) -> its line or None, and the sink
+Direct = tuple[Callable[[bytes, Peer, int], bytes | None], Callable[[bytes], None]]
+
 log = logging.getLogger("relay")
 
 
@@ -80,6 +83,10 @@ class SourceRuntime:
         self.route = route
         self.flow = flow
         self.end_batch = end_batch
+        #: (render, sink) when every message of this source goes, unchanged, to one
+        #: destination: ``render`` gives a frame's line without making its message (None
+        #: for the frames it cannot), ``sink`` takes the line in place of ``route``
+        self.direct: Direct | None = None
         # the connected peers of every stream source of the data path (shared)
         self.connections: set[Connection] = set() if connections is None else connections
         # called when the source ends by itself (end of stdin)
@@ -170,11 +177,35 @@ class SourceRuntime:
         """Parse and route a batch of frames that arrived together, each from its peer
         (a stream passes ``itertools.repeat(peer)``)."""
         recvd_ns = time.time_ns()
+        if self.direct is not None:
+            self._deliver_direct(frames, peers, recvd_ns, *self.direct)
+            return
         parse = self.parser.parse
         route = self.route
         for frame, peer in zip(frames, peers, strict=False):  # peers may be repeat(peer)
             try:
                 route(parse(frame, peer, recvd_ns))
+            except Exception:  # a bad message is counted and logged, never fatal
+                self.errors += 1
+                log.exception("source %s: failed to process a message from %s", self.name,
+                              peer.source_ip or "local")
+        self.received += len(frames)
+        self.end_batch()
+
+
+    def _deliver_direct(self, frames: Sequence[bytes], peers: Iterable[Peer], recvd_ns: int,
+                        render: Callable[[bytes, Peer, int], bytes | None],
+                        sink: Callable[[bytes], None]) -> None:
+        """deliver(), each frame rendered straight into the destination where it can be."""
+        parse = self.parser.parse
+        route = self.route
+        for frame, peer in zip(frames, peers, strict=False):
+            try:
+                line = render(frame, peer, recvd_ns)
+                if line is None:
+                    route(parse(frame, peer, recvd_ns))
+                else:
+                    sink(line)
             except Exception:  # a bad message is counted and logged, never fatal
                 self.errors += 1
                 log.exception("source %s: failed to process a message from %s", self.name,

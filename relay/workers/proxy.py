@@ -149,6 +149,9 @@ class ChannelDestination(BufferedDestination[BufferedConfig]):
         self.channel.send(local_frame(self._name, pickle.dumps(msg), *self.channel.tag))
         self.channel.report_soon()
 
+    def direct_sink(self) -> Callable[[bytes], None] | None:
+        return super().direct_sink()  # (a message that is not local: held as send holds it)
+
     def end_batch(self) -> None:
         if self.channel.tag[1]:  # a batch of a shared socket: its turn flushes it next
             return

@@ -1,0 +1,183 @@
+"""Lines written straight from the parse: ``Parser.direct`` with ``Template.direct``.
+
+For the common RFC 3164 shape the parser can skip the message and hand a renderer made
+for the shape what varies.  That line must be exactly what rendering the parsed message
+gives, or None (then the message is made and routed as usual).  The conformance suites
+compare it with recorded syslog-ng output; here it is compared with the message path on
+generated lines, peers, zones and templates, and the wiring that picks it is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import repeat
+
+import pytest
+from fixedclock import RECEIVED_NS, local_zone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from relay.assemble import assemble
+from relay.config import loads
+from relay.destinations import KINDS, destination_class
+from relay.destinations.base import BufferedDestination, Destination
+from relay.parse import Parser, Peer, local_peer
+from relay.template import compile_template
+from relay.workers.proxy import ChannelDestination
+
+UDP = Peer("192.0.2.7", "192.0.2.7", 17, "127.0.0.1", 514)
+TCP = Peer("", "10.1.2.3", 6, "127.0.0.1", 601)  # (no SOURCEIP: the default is written)
+TEMPLATES = [
+    r"$(format-json --scope selected_macros --scope nv_pairs)\n",
+    r"$(format-json --scope rfc5424 --scope nv_pairs)\n",
+    r"$(format-json --scope nv_pairs --omit-empty-values)",
+    r"$(format-json --scope selected_macros --scope nv_pairs --key ISODATE --key R_DATE"
+    r" --key S_WEEK_DAY --key TZOFFSET --key SOURCEIP --exclude HOST_FROM) ",
+    r"$(format-json --scope dot-nv-pairs --scope nv_pairs --rekey H* --add-prefix h)\r\n",
+]
+RECEIVED = [RECEIVED_NS, 1743379200 * 10**9 + 123_456_789, (1767225600 - 1) * 10**9]
+
+_WORD = st.text(st.characters(codec="utf-8", exclude_characters=" [:\x00"), min_size=1,
+                max_size=8)
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=20)
+_LINE = st.tuples(
+    st.one_of(st.just(""), st.integers(0, 999).map(lambda n: f"<{n}>"),
+              st.sampled_from(["<013>", "<1234>", "<>"])),
+    st.sampled_from(["Jan", "Feb", "Mar", "Jun", "Oct", "Nov", "Dec", "Foo", "jan"]),
+    st.integers(0, 32), st.integers(0, 25), st.integers(0, 60), st.integers(0, 61),
+    st.one_of(st.just(""), st.integers(0, 9_999_999).map(lambda n: f".{n}")),
+    st.one_of(_WORD, st.sampled_from(["Message", "last", "2024", "fe80::1", "a:b"])),
+    _WORD,
+    st.one_of(st.none(), st.text("0123456789x]:", max_size=5)),
+    st.sampled_from([": ", ":", " ", "", ":  "]),
+    _TEXT,
+    st.sampled_from([b"", b"\n", b"\x00", b"\xff", b" \\\\u0000 \x00x", b'"\x01\t']),
+)
+
+
+def _frame(parts: tuple[object, ...]) -> bytes:
+    pri, mon, day, hour, minute, sec, frac, host, program, pid, colon, text, tail = parts
+    stamp = f"{mon} {day:2d} {hour:02d}:{minute:02d}:{sec:02d}{frac}"
+    tag = program if pid is None else f"{program}[{pid}]"
+    line = f"{pri}{stamp} {host} {tag}{colon}{text}".encode()
+    return line + tail  # type: ignore[operator]
+
+
+@pytest.fixture(params=["UTC", "America/New_York"])
+def zone(request: pytest.FixtureRequest) -> Iterator[str]:
+    with local_zone(request.param):
+        yield request.param
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(_LINE.map(_frame), min_size=1, max_size=20),
+       protocol=st.sampled_from(["rfc3164", "auto"]), keep_hostname=st.booleans(),
+       template=st.sampled_from(TEMPLATES), peer=st.sampled_from([UDP, TCP, local_peer()]),
+       received=st.sampled_from(RECEIVED))
+def test_a_direct_line_is_the_rendered_message(
+        zone: str, lines: list[bytes], protocol: str, keep_hostname: bool, template: str,
+        peer: Peer, received: int) -> None:
+    tpl = compile_template(template)
+    parser = Parser(protocol, "s_net", keep_hostname=keep_hostname, pid=4242)
+    direct = parser.direct(tpl.direct)
+    assert direct is not None
+    for frame in lines:
+        line = direct(frame, peer, received)
+        wanted = tpl.render(parser.parse(frame, peer, received))
+        assert line is None or line == wanted, frame
+
+
+def test_common_lines_are_written_directly() -> None:
+    """What the comparison above is about: the common shape is taken, the rest is not."""
+    tpl = compile_template(TEMPLATES[0])
+    direct = Parser("rfc3164", "s").direct(tpl.direct)
+    assert direct is not None
+    taken = [b"<38>Jun 14 15:16:01 combo sshd[1]: hi", b"Jun  4 05:06:07.25 h p: x",
+             b"<13>Dec 31 23:59:59 host-a kernel: [1.0] usb"]
+    for frame in taken:
+        assert direct(frame, UDP, RECEIVED_NS) is not None, frame
+    others = [b"<38>1 2025-03-01T12:00:00Z h p 1 - - x",  # RFC 5424
+              b"<38>Jun 14 15:16:01 h p[1]: bad \xff",  # not UTF-8: the general writer
+              b"<38>Jun 14 15:16:01 h p[1]: a NUL \x00 inside",  # written as \x00
+              b"<38>Foo 14 15:16:01 h p: x",  # no month
+              b"<38>hello"]  # no stamp
+    for frame in others:
+        assert direct(frame, UDP, RECEIVED_NS) is None, frame
+    assert direct(taken[0], local_peer(), RECEIVED_NS) is None  # local: SEQNUM is its own
+
+
+@pytest.mark.parametrize("template", [
+    r"$(format-json --scope everything)\n",  # macros without a recipe need the message
+    r"$(format-json --scope nv_pairs --pair x=$HOST)\n",  # a --pair is a template
+    r"$(format-json --key PROGRAM --key MSG)\n",  # macros of pairs: getters, as yet
+    r"<$PRI>$(format-json --scope nv_pairs)\n",  # text before the JSON
+    r"$ISODATE $HOST $MSGHDR$MSG\n",
+])
+def test_templates_that_need_the_message_are_not_written_directly(template: str) -> None:
+    assert Parser("rfc3164", "s").direct(compile_template(template).direct) is None
+
+
+@pytest.mark.parametrize("protocol", ["rfc5424", "json", "raw"])
+def test_parsers_without_the_shape_write_nothing_directly(protocol: str) -> None:
+    tpl = compile_template(TEMPLATES[0])
+    assert Parser(protocol, "s").direct(tpl.direct) is None
+
+
+# ---- which sources take the direct way ----------------------------------------------------
+
+SOURCE = '[[source]]\nname = "s"\nlisten = "udp://127.0.0.1:0"\n'
+FILE = '[[destination]]\nname = "{name}"\ntype = "file"\npath = "{path}"\n'
+SEED = 'template = "$(format-json --scope selected_macros --scope nv_pairs)\\n"\n'
+
+
+def _config(*, paths: list[str] | None = None, extra: str = "", log: str = "") -> str:
+    text = SOURCE
+    for i, path in enumerate(paths or ["out.json"]):
+        text += FILE.format(name=f"d{i}", path=path) + SEED
+    dests = ", ".join(f'"d{i}"' for i in range(len(paths or ["out.json"])))
+    return text + extra + (log or f'[[log]]\nsource = ["s"]\ndestination = [{dests}]\n')
+
+
+@pytest.mark.parametrize(("text", "direct"), [
+    (_config(), True),
+    (_config(paths=["a.json", "b.json"]), False),  # two destinations: each its own line
+    (_config(paths=["/tmp/$PROGRAM.json"]), False),  # the path needs the message
+    (_config(extra='[[filter]]\nname = "f"\nexpr = \'program("x")\'\n',
+             log='[[log]]\nsource = ["s"]\nfilter = ["f"]\ndestination = ["d0"]\n'), False),
+])
+def test_the_direct_way_is_taken_where_routing_allows(text: str, direct: bool) -> None:
+    path = assemble(loads(text))
+    assert (path.sources["s"].direct is not None) is direct
+
+
+def test_a_batch_holds_the_same_lines_either_way() -> None:
+    frames = [b"<38>Jun 14 15:16:01 combo sshd[1]: hi", b"<13>hello",
+              b"<38>Jun 14 15:16:01 h p[1]: bad \xff", b"<38>Jun 14 15:16:02 combo cron: x"]
+    held = []
+    for direct in (True, False):
+        path = assemble(loads(_config()))
+        runtime = path.sources["s"]
+        if not direct:
+            runtime.direct = None
+        runtime.deliver(frames, repeat(UDP))
+        dest = path.destinations["d0"]
+        assert isinstance(dest, BufferedDestination)
+        held.append(list(dest._buf))
+        assert runtime.received == len(frames)
+    assert len(held[0]) == len(frames)
+    assert held[0] == held[1]
+
+
+def test_destinations_that_send_otherwise_say_how_they_take_a_line() -> None:
+    """A buffered destination takes the line into its buffer (Destination's own
+    direct_sink declines); one whose send does more than render and hold the line
+    overrides direct_sink too (to decline, or to take the line its own way)."""
+    classes = {destination_class(kind) for kind in KINDS} | {ChannelDestination}
+    overriding = {cls for cls in classes if issubclass(cls, BufferedDestination)
+                  for base in cls.__mro__
+                  if base not in (BufferedDestination, Destination) and "send" in vars(base)}
+    assert {ChannelDestination, destination_class("file")} <= overriding
+    for cls in overriding:
+        assert any("direct_sink" in vars(base) for base in cls.__mro__
+                   if base not in (Destination, BufferedDestination)), cls
