@@ -172,19 +172,28 @@ def compile_renders(config: Config,
 def _direct(source: str, parser: Parser, pipeline: Pipeline,
             destinations: Mapping[str, Destination[Any]],
             templates: Mapping[str, Template]) -> Direct | None:
-    """How SOURCE's lines go straight to their one destination, rendered without their
-    message (SourceRuntime.direct), when its routing, destination and template allow."""
+    """How SOURCE's lines go straight to their one destination that takes lines, rendered
+    without their message (SourceRuntime.direct), when its routing, destination and
+    template allow: the other destinations it reaches must be idle at the time."""
     sends = pipeline.direct_sends(source)
-    if sends is None or len(sends) != 1:
+    if sends is None:
         return None
-    for name, dest in destinations.items():
-        if dest.send == sends[0]:
-            sink = dest.direct_sink()
-            if sink is None:
-                return None
-            render = parser.direct(templates[name].direct)
-            return None if render is None else (render, sink)
-    return None
+    reached = [(name, dest) for send in sends for name, dest in destinations.items()
+               if dest.send == send]
+    takers = [(name, sink) for name, dest in reached if (sink := dest.direct_sink())]
+    checks = [dest.idle() for _, dest in reached if dest.direct_sink() is None]
+    if len(takers) != 1 or len(reached) != len(sends) or None in checks:
+        return None
+    name, sink = takers[0]
+    render = parser.direct(templates[name].direct)
+    if render is None:
+        return None
+    ready = [check for check in checks if check is not None]
+    if not ready:
+        return render, sink, None
+    if len(ready) == 1:
+        return render, sink, ready[0]
+    return render, sink, lambda: all(check() for check in ready)
 
 
 def _stores_matches(config: Config) -> bool:

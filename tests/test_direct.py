@@ -131,6 +131,10 @@ FILE = '[[destination]]\nname = "{name}"\ntype = "file"\npath = "{path}"\n'
 SEED = 'template = "$(format-json --scope selected_macros --scope nv_pairs)\\n"\n'
 
 
+FEED = '[[destination]]\nname = "live"\ntype = "subscribers"\nlisten = "tcp://127.0.0.1:5515"\n'
+FEED_LOG = '[[log]]\nsource = ["s"]\ndestination = ["d0", "live"]\n'
+
+
 def _config(*, paths: list[str] | None = None, extra: str = "", log: str = "") -> str:
     text = SOURCE
     for i, path in enumerate(paths or ["out.json"]):
@@ -142,6 +146,10 @@ def _config(*, paths: list[str] | None = None, extra: str = "", log: str = "") -
 @pytest.mark.parametrize(("text", "direct"), [
     (_config(), True),
     (_config(paths=["a.json", "b.json"]), False),  # two destinations: each its own line
+    (_config(extra=FEED, log=FEED_LOG), True),  # a feed: direct while it has no subscriber
+    (_config(extra=FEED.replace("subscribers", "web").replace("tcp://127.0.0.1:5515",
+                                                               "127.0.0.1:8089"),
+             log=FEED_LOG), False),  # (a web feed keeps what it sends, for resuming)
     (_config(paths=["/tmp/$PROGRAM.json"]), False),  # the path needs the message
     (_config(extra='[[filter]]\nname = "f"\nexpr = \'program("x")\'\n',
              log='[[log]]\nsource = ["s"]\nfilter = ["f"]\ndestination = ["d0"]\n'), False),
@@ -181,3 +189,32 @@ def test_destinations_that_send_otherwise_say_how_they_take_a_line() -> None:
     for cls in overriding:
         assert any("direct_sink" in vars(base) for base in cls.__mro__
                    if base not in (Destination, BufferedDestination)), cls
+
+
+class _Client:
+    """A subscriber as the feed sees it: takes every line."""
+
+    filter = None
+    pending = False
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+
+    def push(self, data: bytes, now: float) -> bool:
+        self.lines.append(data)
+        return True
+
+
+def test_a_feed_with_a_subscriber_takes_the_message_path() -> None:
+    frames = [b"<38>Jun 14 15:16:01 combo sshd[1]: hi", b"<38>Jun 14 15:16:02 combo cron: x"]
+    path = assemble(loads(_config(extra=FEED, log=FEED_LOG)))
+    runtime, file, feed = path.sources["s"], path.destinations["d0"], path.destinations["live"]
+    assert isinstance(file, BufferedDestination)
+    assert runtime.direct is not None
+    runtime.deliver(frames, repeat(UDP))  # no subscriber: straight into the file's buffer
+    direct_lines = list(file._buf)
+    client = _Client()
+    feed.clients.add(client)  # type: ignore[attr-defined]
+    runtime.deliver(frames, repeat(UDP))
+    assert file._buf[2:] == direct_lines == client.lines
+    assert feed.written == 2

@@ -50,6 +50,12 @@ class Destination(Generic[C]):
         or None when ``send`` does more than render it and hold the line."""
         return None
 
+    def idle(self) -> Callable[[], bool] | None:
+        """A check that says whether, right now, ``send`` would do nothing with a message
+        that is not local (a feed without subscribers), so that a source may leave it
+        out; None when it never would."""
+        return None
+
     def end_batch(self) -> None:
         """The source finished a batch (one read): a good moment to write."""
 

@@ -190,6 +190,10 @@ class SubscribersDestination(Destination[SubscribersConfig]):
     def refused(self) -> int:
         return self.admission.refused
 
+    def idle(self) -> Callable[[], bool] | None:
+        clients = self.clients
+        return lambda: not clients  # (send renders nothing with no subscriber)
+
     def send(self, msg: LogMessage) -> None:
         if msg.flags & FLAG_LOCAL:
             self.number(msg)

@@ -22,8 +22,10 @@ from relay.message import LogMessage
 from relay.parse import Parser, Peer
 from relay.sources.shared import SharedCount
 
-#: SourceRuntime.direct: (frame, peer, receive time) -> its line or None, and the sink
-Direct = tuple[Callable[[bytes, Peer, int], bytes | None], Callable[[bytes], None]]
+#: SourceRuntime.direct: (frame, peer, receive time) -> its line or None; the sink; and
+#: whether the direct way may be taken for the next batch (None: always)
+Direct = tuple[Callable[[bytes, Peer, int], bytes | None], Callable[[bytes], None],
+               Callable[[], bool] | None]
 
 log = logging.getLogger("relay")
 
@@ -83,9 +85,11 @@ class SourceRuntime:
         self.route = route
         self.flow = flow
         self.end_batch = end_batch
-        #: (render, sink) when every message of this source goes, unchanged, to one
-        #: destination: ``render`` gives a frame's line without making its message (None
-        #: for the frames it cannot), ``sink`` takes the line in place of ``route``
+        #: (render, sink, ready) when every message of this source goes, unchanged, to
+        #: one destination that takes lines (and to others only while ``ready()`` says
+        #: they would do nothing with it): ``render`` gives a frame's line without making
+        #: its message (None for the frames it cannot), ``sink`` takes the line in place
+        #: of ``route``
         self.direct: Direct | None = None
         # the connected peers of every stream source of the data path (shared)
         self.connections: set[Connection] = set() if connections is None else connections
@@ -177,8 +181,9 @@ class SourceRuntime:
         """Parse and route a batch of frames that arrived together, each from its peer
         (a stream passes ``itertools.repeat(peer)``)."""
         recvd_ns = time.time_ns()
-        if self.direct is not None:
-            self._deliver_direct(frames, peers, recvd_ns, *self.direct)
+        direct = self.direct
+        if direct is not None and (direct[2] is None or direct[2]()):
+            self._deliver_direct(frames, peers, recvd_ns, direct[0], direct[1])
             return
         parse = self.parser.parse
         route = self.route
