@@ -34,6 +34,8 @@ TEMPLATES = [
     r"$(format-json --scope selected_macros --scope nv_pairs --key ISODATE --key R_DATE"
     r" --key S_WEEK_DAY --key TZOFFSET --key SOURCEIP --exclude HOST_FROM) ",
     r"$(format-json --scope dot-nv-pairs --scope nv_pairs --rekey H* --add-prefix h)\r\n",
+    r"$(format-json --key PROGRAM --key MSG --key HOST --key FULLHOST_FROM --key PID"
+    r" --key MSGID --key .SDATA.meta.sequenceId --key SEQNUM --omit-empty-values)\n",
 ]
 RECEIVED = [RECEIVED_NS, 1743379200 * 10**9 + 123_456_789, (1767225600 - 1) * 10**9]
 
@@ -110,7 +112,7 @@ def test_common_lines_are_written_directly() -> None:
 @pytest.mark.parametrize("template", [
     r"$(format-json --scope everything)\n",  # macros without a recipe need the message
     r"$(format-json --scope nv_pairs --pair x=$HOST)\n",  # a --pair is a template
-    r"$(format-json --key PROGRAM --key MSG)\n",  # macros of pairs: getters, as yet
+    r"$(format-json --key PROGRAM --key MSGHDR)\n",  # MSGHDR is computed by a getter
     r"<$PRI>$(format-json --scope nv_pairs)\n",  # text before the JSON
     r"$ISODATE $HOST $MSGHDR$MSG\n",
 ])

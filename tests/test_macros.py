@@ -113,6 +113,9 @@ def _recipe_cases() -> Iterator[LogMessage]:
                 m.recvd_sec, m.recvd_gmtoff = 951868799 - pri * 997, 3600 if pri & 1 else 0
                 if seq:
                     m.values[".SDATA.meta.sequenceId"] = seq
+                if pri & 1:  # pairs, each with a value of its own (or absent)
+                    m.values.update({"HOST": "h", "MESSAGE": "m", "PROGRAM": "p",
+                                     "HOST_FROM": "f", "PID": str(pri)})
                 yield m
 
 
@@ -128,6 +131,8 @@ def _evaluate(how: recipes.Recipe, m: LogMessage) -> str:
         return getattr(m, how.attr) or how.default
     if isinstance(how, recipes.Memo):
         return how.table.get(tuple(getattr(m, how.attr))) or how.fill(m)
+    if isinstance(how, recipes.Pair):
+        return m.values.get(how.name, "")
     assert isinstance(how, recipes.Guard)
     return how.getter(m) if m.flags & how.flag or how.pair in m.values else ""
 
@@ -137,7 +142,11 @@ RECIPE_NAMES = sorted(name for name in MACROS if recipes.recipe(name) is not Non
 
 def test_the_common_macros_have_recipes() -> None:
     assert {"FACILITY", "PRIORITY", "DATE", "ISODATE", "R_ISODATE", "S_HOUR", "TZ", "TAGS",
-            "SOURCEIP", "SEQNUM"} <= set(RECIPE_NAMES)
+            "SOURCEIP", "SEQNUM", "HOST", "MSG", "MESSAGE"} <= set(RECIPE_NAMES)
+    # and the names that are no macro read the pair of that name, as resolve does
+    assert recipes.recipe("PROGRAM") == recipes.Pair("PROGRAM")
+    assert recipes.recipe("FULLHOST") == recipes.Pair("HOST")
+    assert recipes.recipe("MSGHDR") is None
     assert not [n for n in RECIPE_NAMES if n[:2] in ("C_", "P_")]  # they read the clock
 
 

@@ -9,7 +9,7 @@ Python source that computes it in place.
 
 from __future__ import annotations
 
-from relay.macros.recipes import AttrOr, Guard, Lookups, Memo, Recipe
+from relay.macros.recipes import AttrOr, Guard, Lookups, Memo, Pair, Recipe
 from relay.message import LogMessage
 from relay.parse.shape import Fixed, Shape
 
@@ -108,4 +108,10 @@ def expression(how: Recipe, prefix: str, reads: Reads,
             return reads.constant(prefix + "value", "")
         getter, pair = bind(prefix + "get", how.getter), bind(prefix + "pair", how.pair)
         return f"({getter}(msg) if msg.flags & {int(how.flag)} or {pair} in msg.values else '')"
+    if type(how) is Pair:
+        if reads.shape is None:
+            return f"values.get({how.name!r}, '')"
+        if how.name in ident:
+            return reads.value(how.name)
+        return reads.constant(prefix + "value", "")
     raise TypeError(f"no code for {how!r}")

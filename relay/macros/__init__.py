@@ -124,7 +124,7 @@ _FIXED: dict[str, Getter] = {
     "PRI": lambda m: str(m.pri),
     "SDATA": sdata,
     "MSGHDR": msghdr,
-    "MSG": _pair("MESSAGE"),
+    "MSG": _pair("MESSAGE"),  # (pair_of says these three read a pair)
     "MESSAGE": _pair("MESSAGE"),
     "HOST": _pair("HOST"),
     "SOURCEIP": lambda m: m.source_ip or "127.0.0.1",
@@ -143,6 +143,21 @@ _FIXED: dict[str, Getter] = {
 }
 
 
+def pair_of(name: str) -> str | None:
+    """The pair whose value is the text of macro ``name`` (as ``resolve`` reads it), or
+    None when the macro is computed otherwise."""
+    alias = PAIR_ALIASES.get(name)
+    if alias is not None:
+        return alias
+    if name in _FIXED:
+        return _PAIR_MACROS.get(name)
+    return None if name in MACROS else name
+
+
+#: macros of _FIXED that read a pair
+_PAIR_MACROS = {"MSG": "MESSAGE", "MESSAGE": "MESSAGE", "HOST": "HOST"}
+
+
 def resolve(name: str) -> Getter:
     """A getter for macro or name-value pair ``name`` ("" when the pair is unset)."""
     alias = PAIR_ALIASES.get(name)
@@ -159,4 +174,4 @@ def resolve(name: str) -> Getter:
 
 
 __all__ = ["FACILITY_CODES", "MACROS", "SEVERITY_CODES", "Getter", "clock", "msghdr",
-           "reset_caches", "resolve", "sdata", "seqnum"]
+           "pair_of", "reset_caches", "resolve", "sdata", "seqnum"]

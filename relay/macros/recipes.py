@@ -3,13 +3,14 @@
 Data path: parse -> pipeline -> **templates** -> destinations.  A getter from
 ``relay.macros.resolve`` is all a template needs; but format-json's writer generates one
 function per set of pair names and computes the common macros in place, and for that it
-needs to know what a getter does.  ``recipe(name)`` says it, in four forms that the
+needs to know what a getter does.  ``recipe(name)`` says it, in five forms that the
 writer turns into code of its own:
 
 - ``Lookups``: the concatenation of ``table[(msg.a + msg.b ...) // div % mod]``;
 - ``AttrOr``: ``msg.attr``, or ``default`` when that is empty;
 - ``Memo``: ``table[tuple(msg.attr)]`` when present, else ``fill(msg)`` (which fills it);
-- ``Guard``: ``getter(msg)`` when ``msg.flags & flag`` or ``pair in msg.values``, else "".
+- ``Guard``: ``getter(msg)`` when ``msg.flags & flag`` or ``pair in msg.values``, else "";
+- ``Pair``: ``msg.values.get(name, "")``.
 
 Each equals the macro's getter on every message (tests check it).  A macro without a
 recipe (None) is computed by calling its getter.
@@ -21,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from relay.facts.names import DATE_FIELDS, SEVERITY_NAMES
+from relay.macros import pair_of
 from relay.macros.dates import FIELD_PARTS, WALL
 from relay.macros.text import FACILITY_OF, SEQUENCE_ID, TAGS_TEXTS, seqnum_text, tags
 from relay.message import FLAG_LOCAL, LogMessage
@@ -57,7 +59,13 @@ class Guard(NamedTuple):
     getter: Callable[[LogMessage], str]
 
 
-Recipe = Lookups | AttrOr | Memo | Guard
+class Pair(NamedTuple):
+    """``msg.values.get(name, "")``: a macro that is the value of a pair."""
+
+    name: str
+
+
+Recipe = Lookups | AttrOr | Memo | Guard | Pair
 
 _SEVERITY = Lookups((Lookup(SEVERITY_NAMES, ("pri",), 1, 8),))
 _RECIPES: dict[str, Recipe] = {
@@ -91,4 +99,8 @@ for _field in DATE_FIELDS:
 
 def recipe(name: str) -> Recipe | None:
     """How the getter of macro ``name`` computes its text, or None when not said."""
-    return _RECIPES.get(name)
+    found = _RECIPES.get(name)
+    if found is None:
+        pair = pair_of(name)
+        return None if pair is None else Pair(pair)
+    return found
