@@ -7,7 +7,9 @@ workload file per corpus and stamp regime into its temporary directory and sends
 The corpora are loghub's 2k samples of BSD-syslog-shaped logs (``Mmm dd hh:mm:ss HOST
 PROG[PID]: MSG``), read from ``benchmarks/data/`` (see its README for where they come
 from, their licence, and how to put them there; they are not part of the repository).
-``synthetic`` is always there: the seeded generator of ``benchmarks.workload``.
+``fail2ban`` is the BSD syslog lines of the filter tests in Debian's fail2ban package,
+which the harness downloads and writes there itself, so that a fresh clone runs a real
+corpus too.  ``synthetic`` is always there: the seeded generator of ``benchmarks.workload``.
 
 A workload line is ``<PRI>STAMP HOST REST``:
   - **PRI**: the samples carry none (they were stored after the syslog daemon had read
@@ -24,18 +26,21 @@ The corpus is repeated until the file has the lines asked for.
     .venv/bin/python -m benchmarks.corpus --list
     .venv/bin/python -m benchmarks.corpus --corpus linux --regime live --lines 1000 --out FILE
     .venv/bin/python -m benchmarks.corpus --import-loghub DIR   # a loghub clone or git dir
+    .venv/bin/python -m benchmarks.corpus --import-fail2ban     # from Debian's package
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import glob
 import hashlib
 import os
 import random
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,6 +73,9 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("mac", "Mac_2k.log", "Mac/Mac_2k.log",
            "d9ea495488728d8c989dc942fca3324a3cc7b19b0a6f409a5fd568ad547fd931",
            "loghub Mac: /var/log/system.log of a MacBook (kernel, apps; long lines)"),
+    Corpus("fail2ban", "fail2ban.log", "", "",
+           "Debian's fail2ban: the syslog lines of its filter tests (sshd, dovecot, postfix, "
+           "sendmail, named, ...), downloaded from Debian on first use"),
     Corpus("synthetic", "", "", "",
            "seeded synthetic Debian-like lines (benchmarks.workload), no data set copied"),
 )}
@@ -109,8 +117,13 @@ class Entry:
     rest: bytes  # HOST PROG[PID]: MSG
 
 
+def data_directory(data_dir: str | None = None) -> str:
+    """Where the corpus files are: DATA_DIR, unless RELAY_BENCH_DATA names another."""
+    return data_dir or os.environ.get("RELAY_BENCH_DATA") or DATA_DIR
+
+
 def data_path(corpus: Corpus, data_dir: str | None = None) -> str:
-    return os.path.join(data_dir or os.environ.get("RELAY_BENCH_DATA") or DATA_DIR, corpus.file)
+    return os.path.join(data_directory(data_dir), corpus.file)
 
 
 def available(data_dir: str | None = None) -> list[str]:
@@ -256,12 +269,55 @@ def import_loghub(source: str, data_dir: str = DATA_DIR) -> list[str]:
     return written
 
 
+# fail2ban's sample logs: where they are in its package, and which of their lines are
+# BSD syslog as a daemon stores it (HOST PROG[PID]: after the stamp)
+FAIL2BAN_LOGS = "usr/lib/python3/dist-packages/fail2ban/tests/files/logs"
+_SYSLOG_LINE = re.compile(rb"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^\[: ]+(?:\[\d+\])?: .*")
+
+
+def import_fail2ban(data_dir: str = DATA_DIR, cache: str = "") -> str:
+    """Write the ``fail2ban`` corpus: Debian's fail2ban package is downloaded into CACHE
+    (``apt-get download``, unless it is there), and the BSD syslog lines of its test logs
+    (not its comments, each distinct line once, in file order) are written to DATA_DIR.
+    Returns the file written; RuntimeError when the package cannot be had."""
+    cache = cache or os.path.join(tempfile.gettempdir(), "relay-bench")
+    os.makedirs(cache, exist_ok=True)
+    debs = sorted(glob.glob(os.path.join(cache, "fail2ban_*.deb")))
+    if not debs:
+        got = subprocess.run(["apt-get", "download", "fail2ban"], cwd=cache,
+                             capture_output=True, text=True, check=False)
+        debs = sorted(glob.glob(os.path.join(cache, "fail2ban_*.deb")))
+        if got.returncode != 0 or not debs:
+            raise RuntimeError("`apt-get download fail2ban` failed (run `apt-get update` "
+                               f"first?):\n{got.stderr.strip()}")
+    root = os.path.join(cache, "fail2ban-root")
+    subprocess.run(["dpkg-deb", "-x", debs[-1], root], check=True)
+    seen: dict[bytes, None] = {}
+    logs = os.path.join(root, FAIL2BAN_LOGS)
+    for directory, subdirs, files in sorted(os.walk(logs)):
+        subdirs.sort()
+        for name in sorted(files):
+            with open(os.path.join(directory, name), "rb") as f:
+                for line in f.read().split(b"\n"):
+                    if _SYSLOG_LINE.fullmatch(line):
+                        seen.setdefault(line)
+    if not seen:
+        raise RuntimeError(f"{debs[-1]}: no syslog lines under {FAIL2BAN_LOGS}")
+    os.makedirs(data_dir, exist_ok=True)
+    path = os.path.join(data_dir, CORPORA["fail2ban"].file)
+    with open(path, "wb") as f:
+        f.write(b"".join(line + b"\n" for line in seen))
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.corpus",
                                  description="Write a benchmark workload file from a corpus.")
     ap.add_argument("--list", action="store_true", help="list the corpora and whether present")
     ap.add_argument("--import-loghub", metavar="DIR",
                     help="copy the samples from a loghub checkout or git directory")
+    ap.add_argument("--import-fail2ban", action="store_true",
+                    help="download Debian's fail2ban and write its syslog lines")
     ap.add_argument("--corpus", default="linux", choices=sorted(CORPORA))
     ap.add_argument("--regime", default="live", choices=REGIMES)
     ap.add_argument("--lines", type=int, default=workload.DEFAULT_LINES)
@@ -270,6 +326,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.import_loghub:
         for path in import_loghub(args.import_loghub):
             print(path)
+        return 0
+    if args.import_fail2ban:
+        print(import_fail2ban(data_directory()))
         return 0
     if args.list:
         present = set(available())
