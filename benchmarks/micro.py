@@ -6,9 +6,10 @@ They time the middle of the data path (parse -> templates) in-process:
     rfc3164 on loggen's own lines (ISO stamps);
   - template rendering alone: the seed template and a plain-macro template;
   - parse + the seed template on each real corpus in place (``benchmarks.corpus``), in
-    both stamp regimes, 60,000 lines (30 copies of the corpus, so that in ``replay`` no
-    stamp comes back within a repeat), with the receive clock moving one second per
-    3,000 lines as it does at that rate in service;
+    both stamp regimes, through the message and the direct way (``Parser.direct``),
+    60,000 lines (30 copies of the corpus, so that in ``replay`` no stamp comes back
+    within a repeat), with the receive clock moving one second per 3,000 lines as it
+    does at that rate in service;
   - filters, through the colleague's ``benchmarks/bench_filters.py``.
 
 The frames are the workload's lines (``benchmarks.workload``), turned into RFC 5424 and
@@ -143,11 +144,16 @@ def run(quick: bool = False) -> list[tuple[str, float]]:
 
 
 def run_corpora(quick: bool = False, names: Sequence[str] | None = None) -> list[tuple[str, float]]:
-    """Parse + the seed template, per corpus in place and stamp regime."""
+    """Parse + the seed template, per corpus in place and stamp regime: through the
+    message, and the direct way (``Parser.direct``, what a source whose one destination
+    takes lines does; a line it leaves takes the message path, as in the relay)."""
     count = 6_000 if quick else 60_000
     repeats = 3 if quick else 5
     seed = compile_template(SEED_TEMPLATE)
-    parse = Parser("rfc3164", "s_net").parse
+    parser = Parser("rfc3164", "s_net")
+    parse = parser.parse
+    direct = parser.direct(seed.direct)
+    assert direct is not None
     results: list[tuple[str, float]] = []
     start = time.time_ns()
     for name in names or [n for n in corpus.available() if n != "synthetic"]:
@@ -160,8 +166,18 @@ def run_corpora(quick: bool = False, names: Sequence[str] | None = None) -> list
                     render(parse(f, PEER, start + (i // 3000) * 1_000_000_000))
                 return len(batch)
 
+            def direct_format(batch: list[bytes] = batch) -> int:
+                render = seed.render
+                for i, f in enumerate(batch):
+                    now = start + (i // 3000) * 1_000_000_000
+                    if direct(f, PEER, now) is None:  # type: ignore[misc]
+                        render(parse(f, PEER, now))
+                return len(batch)
+
             results.append((f"parse + seed template, {name} {regime}",
                             _best_of(parse_format, repeats)))
+            results.append((f"direct seed template, {name} {regime}",
+                            _best_of(direct_format, repeats)))
     return results
 
 

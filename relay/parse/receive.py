@@ -20,9 +20,13 @@ from relay.parse.stamp import MONTH_BY_LOWER
 # the fields of a BSD stamp's time, read without int(): "HH" -> seconds, "MM:SS" -> seconds
 _HOUR = {f"{h:02d}": h * 3600 for h in range(24)}
 MINUTE_SECOND = {f"{m:02d}:{s:02d}": m * 60 + s for m in range(60) for s in range(60)}
-# hours and stamps kept per receive month before starting again: few, since a small map
-# stays in the CPU's cache, and those that come back are those of the last hours
+# stamps kept per receive month before starting again: few, since a small map stays in
+# the CPU's cache, and those that come back are those of the last hours
 _KEPT = 256
+# hours kept: every hour of a year, since a new hour costs its conversion and an archive
+# replayed (logs of a quiet host) may bring a new one every other line; this map is only
+# as large as the hours that came
+_HOURS_KEPT = 366 * 24
 
 #: an hour of a day with one UTC offset: (its start in seconds, the offset, and what to
 #: show mktime() for it, LAST_BY_DAY's (year, "Mmm dd HH:00:00"): on such a day any of
@@ -79,7 +83,7 @@ class ReceiveSecond:
     def hour_of(self, text: str) -> Hour:
         """The Hour of "Mmm dd HH:" (how a BSD stamp starts), kept in ``hours``."""
         hours = self.hours
-        if len(hours) >= _KEPT:
+        if len(hours) >= _HOURS_KEPT:
             hours.clear()
         found: Hour = ()
         if self.sec is not None:
