@@ -161,3 +161,24 @@ async def test_a_wakeup_that_found_less_than_a_batch_reads_again_after_coalesce(
     finally:
         sender.close()
         reader.close()
+
+
+@pytest.mark.asyncio
+async def test_what_the_kernel_drops_is_counted_while_it_runs(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A full receive buffer drops datagrams: they are in ``dropped`` within DROPS_EVERY,
+    not only at shutdown, and received + dropped is what was sent."""
+    monkeypatch.setattr(udp, "DROPS_EVERY", 0.05)
+    runtime = _Runtime()
+    reader, sender = await _reader(runtime)
+    try:
+        reader.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a tiny buffer
+        sent = _sent(sender, 2000)
+        assert runtime.dropped == 0
+        await asyncio.sleep(0.2)  # not read meanwhile: the kernel dropped most of them
+        assert runtime.dropped > 0
+        assert "the kernel dropped" in caplog.text
+    finally:
+        sender.close()
+        reader.close()
+    assert sum(map(len, runtime.batches)) + runtime.dropped == len(sent)

@@ -4,11 +4,11 @@ The socket is read in a tight loop while it has datagrams, in batches that are p
 routed together once the socket is read empty or enough is held (UdpReader says why this
 is not a DatagramProtocol, and _readable why it reads ahead).  A wakeup that found less
 than a batch waits COALESCE (1 ms) before it reads again, so that at high rates a wakeup
-takes many datagrams, not a few.  A
-datagram from a sender outside ``allow`` is dropped before it is parsed.  A
-large receive buffer (SO_RCVBUFFORCE when allowed) absorbs bursts; what the kernel still
-drops for a full buffer is counted at shutdown.  A datagram longer than max_msg_size is
-cut there, like syslog-ng's log-msg-size().
+takes many datagrams, not a few.  A datagram from a sender outside ``allow`` is dropped
+before it is parsed.  A large receive buffer (SO_RCVBUFFORCE when allowed) absorbs
+bursts; what the kernel still drops for a full buffer is counted in ``dropped`` within
+DROPS_EVERY (1 s), and logged.  A datagram longer than max_msg_size is cut there, like
+syslog-ng's log-msg-size().
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ BATCH = 256  # datagrams read in one go
 READ_AHEAD = 128
 READ_AHEAD_BYTES = 16 << 20
 COALESCE = 0.001  # seconds a wakeup that found the socket nearly empty waits to read again
+DROPS_EVERY = 1.0  # seconds between two reads of what the kernel dropped
 
 
 #: what _Peers knows of a sender outside ``allow``: its datagrams are dropped unread
@@ -77,6 +78,12 @@ class UdpReader:
         self.loop.add_reader(sock.fileno(), self._readable)
         self.closed = False
         self._resume: asyncio.TimerHandle | None = None
+        # what the kernel dropped for a full buffer, counted in dropped as it happens
+        # (by one process per socket)
+        self._drops_seen = kernel_drops(sock)
+        self._drops_due: asyncio.TimerHandle | None = None
+        if runtime.counts_kernel_drops:
+            self._drops_due = self.loop.call_later(DROPS_EVERY, self._count_drops)
 
     def _readable(self) -> None:
         """Read what the socket holds before parsing it, and read again between batches.
@@ -128,6 +135,18 @@ class UdpReader:
             else:
                 turns.deliver(number, functools.partial(runtime.deliver, frames, peers))
 
+    def _count_drops(self) -> None:
+        """Count in ``dropped`` what the kernel dropped since the last look, and warn."""
+        now = kernel_drops(self.sock)
+        new, self._drops_seen = now - self._drops_seen, now
+        if new > 0:
+            self.runtime.dropped += new
+            self.runtime.refusals.warn("source %s: the kernel dropped %d datagrams: its "
+                                       "receive buffer was full (so_rcvbuf)",
+                                       self.runtime.name, new)
+        if not self.closed:
+            self._drops_due = self.loop.call_later(DROPS_EVERY, self._count_drops)
+
     def _resume_reading(self) -> None:
         self._resume = None
         if not self.closed:
@@ -168,8 +187,10 @@ class UdpReader:
             while self.runtime.received + self.runtime.denied != before:
                 before = self.runtime.received + self.runtime.denied
                 self._readable()
+            if self._drops_due is not None:
+                self._drops_due.cancel()
             if self.runtime.counts_kernel_drops:
-                self.runtime.dropped += kernel_drops(self.sock)
+                self._count_drops()
             self.sock.close()
 
     async def wait_closed(self) -> None:
