@@ -65,6 +65,28 @@ def _frame(parts: tuple[object, ...]) -> bytes:
     return line + tail  # type: ignore[operator]
 
 
+_FIELD = st.one_of(st.just("-"), st.text(st.characters(min_codepoint=33, max_codepoint=126),
+                                          min_size=1, max_size=6))
+_NAME = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=2, max_size=6)
+_LINE_5424 = st.tuples(
+    st.integers(0, 999), st.integers(1969, 2038), st.integers(1, 12), st.integers(1, 28),
+    st.integers(0, 23), st.integers(0, 59), st.integers(0, 60),
+    st.one_of(st.just(""), st.integers(0, 999_999).map(lambda n: f".{n}")),
+    st.sampled_from(["", "Z", "+02:00", "-05:30"]),
+    # (mostly the shape written directly: a HOSTNAME and an APP-NAME, no MSGID, no SD)
+    st.one_of(_NAME, _NAME, st.sampled_from(["-", "\x00h", "fe80::1", "h" * 70])),
+    st.one_of(_NAME, _NAME, st.just("-")), _FIELD, st.one_of(st.just("-"), _FIELD),
+    st.sampled_from(["-", "-", "-", '[x@1 a="b"]', "[y@2]"]),
+    st.sampled_from(["", " ", " \ufeffbom", " plain text", " plain", " a NUL \x00"]), _TEXT,
+)
+
+
+def _frame_5424(parts: tuple[object, ...]) -> bytes:
+    pri, y, mo, d, h, mi, s, frac, zone, host, app, procid, msgid, sd, head, text = parts
+    stamp = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}{frac}{zone}"
+    return f"<{pri}>1 {stamp} {host} {app} {procid} {msgid} {sd}{head}{text}".encode()
+
+
 @pytest.fixture(params=["UTC", "America/New_York"])
 def zone(request: pytest.FixtureRequest) -> Iterator[str]:
     with local_zone(request.param):
@@ -90,6 +112,19 @@ def test_a_direct_line_is_the_rendered_message(
         assert line is None or line == wanted, frame
 
 
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(_LINE_5424.map(_frame_5424), min_size=1, max_size=20),
+       protocol=st.sampled_from(["rfc5424", "auto"]), keep_hostname=st.booleans(),
+       template=st.sampled_from(TEMPLATES), peer=st.sampled_from([UDP, TCP, local_peer()]),
+       received=st.sampled_from(RECEIVED))
+def test_a_direct_rfc5424_line_is_the_rendered_message(
+        zone: str, lines: list[bytes], protocol: str, keep_hostname: bool, template: str,
+        peer: Peer, received: int) -> None:
+    test_a_direct_line_is_the_rendered_message.hypothesis.inner_test(  # type: ignore[attr-defined]
+        zone, lines, protocol, keep_hostname, template, peer, received)
+
+
 def test_common_lines_are_written_directly() -> None:
     """What the comparison above is about: the common shape is taken, the rest is not."""
     tpl = compile_template(TEMPLATES[0])
@@ -107,6 +142,20 @@ def test_common_lines_are_written_directly() -> None:
     for frame in others:
         assert direct(frame, UDP, RECEIVED_NS) is None, frame
     assert direct(taken[0], local_peer(), RECEIVED_NS) is None  # local: SEQNUM is its own
+    # RFC 5424 as syslog-ng's syslog() sends a BSD message: by an rfc5424 or auto parser
+    for protocol in ("rfc5424", "auto"):
+        direct = Parser(protocol, "s").direct(tpl.direct)
+        assert direct is not None
+        for frame in (b"<38>1 2026-06-14T15:16:01+00:00 combo sshd 123 - - Accepted",
+                      b"<13>1 2026-06-14T15:16:02.5Z combo cron - - - job done",
+                      b"<38>Jun 14 15:16:01 combo sshd[1]: hi"):
+            if protocol == "auto" or frame[4:6] == b"1 ":
+                assert direct(frame, UDP, RECEIVED_NS) is not None, (protocol, frame)
+        for frame in (b"<38>1 2026-06-14T15:16:01+00:00 h app 1 ID47 - with a MSGID",
+                      b'<38>1 2026-06-14T15:16:01+00:00 h app 1 - [x@1 a="b"] with SD',
+                      b"<38>1 2026-06-14T15:16:01+00:00 - app 1 - - no HOSTNAME",
+                      b"<38>1 2026-06-14T15:16:01+00:00 h app 1 - - \xef\xbb\xbfa BOM"):
+            assert direct(frame, UDP, RECEIVED_NS) is None, frame
 
 
 @pytest.mark.parametrize("template", [
@@ -120,7 +169,7 @@ def test_templates_that_need_the_message_are_not_written_directly(template: str)
     assert Parser("rfc3164", "s").direct(compile_template(template).direct) is None
 
 
-@pytest.mark.parametrize("protocol", ["rfc5424", "json", "raw"])
+@pytest.mark.parametrize("protocol", ["json", "raw"])
 def test_parsers_without_the_shape_write_nothing_directly(protocol: str) -> None:
     tpl = compile_template(TEMPLATES[0])
     assert Parser(protocol, "s").direct(tpl.direct) is None

@@ -37,7 +37,7 @@ from relay.parse.rfc3164 import OneMatch, parse_rfc3164
 from relay.parse.rfc5424 import COMMON as COMMON_5424
 from relay.parse.rfc5424 import NOT_5424, OK, parse_rfc5424
 from relay.parse.rfc5424 import parse_common as parse_common_5424
-from relay.parse.shape import Shape, common_shapes, direct_common
+from relay.parse.shape import Shape, common_shapes, direct_reader, rfc5424_shapes
 
 
 def parse_pri(s: str) -> tuple[int, int]:
@@ -158,12 +158,14 @@ class Parser:
         the lines of the shapes this parser knows without a message; None for the others
         (then ``parse`` them).  ``make`` turns each ``Shape`` into its renderer, or None;
         with no renderer for every shape, or no shape, this returns None."""
-        if self._one_match is None:
+        common = rfc5424 = None
+        if self._one_match is not None:
+            common = _both(make, common_shapes(self.source, self._tag))
+        if self._common_5424:
+            rfc5424 = _both(make, rfc5424_shapes(self.source, self._tag))
+        if common is None and rfc5424 is None:
             return None
-        renders = [make(shape) for shape in common_shapes(self.source, self._tag)]
-        if renders[0] is None or renders[1] is None:
-            return None
-        return direct_common(self.keep_hostname, renders[0], renders[1])
+        return direct_reader(self.keep_hostname, common, rfc5424)
 
     def _finish(self, msg: LogMessage, peer: Peer) -> LogMessage:
         values = msg.values
@@ -194,6 +196,13 @@ class Parser:
         msg.flags = FLAG_LOCAL
         msg.pri = ERROR_PRI
         return self._finish(msg, peer)
+
+
+def _both(make: Callable[[Shape], Callable[..., bytes | None] | None],
+          shapes: tuple[Shape, Shape]
+          ) -> tuple[Callable[..., bytes | None], Callable[..., bytes | None]] | None:
+    first, second = make(shapes[0]), make(shapes[1])
+    return None if first is None or second is None else (first, second)
 
 
 __all__ = ["Parser", "Peer", "local_peer", "parse_pri", "error_text", "PROTOCOLS"]

@@ -10,9 +10,10 @@ its parameters, or as a ``Fixed`` value that every message of the shape has.
 The renderer (``relay.formatjson``) turns a template into such a function, or declines;
 then the parser's ordinary path makes the message.  Both must give the same bytes.
 
-The shape here is RFC 3164's COMMON (``relay.parse.rfc3164``), from a peer that is not
-local: ``common_shapes`` says what its messages hold and ``direct_common`` reads a frame
-into the arguments of their renderer.
+The shapes here are RFC 3164's COMMON (``relay.parse.rfc3164``) and the plainest case of
+RFC 5424's (``relay.parse.rfc5424``), from a peer that is not local: ``common_shapes``
+and ``rfc5424_shapes`` say what their messages hold, and ``direct_reader`` reads a frame into
+the arguments of their renderers.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-from relay.parse.localtime import LAST_BY_DAY
+from relay.parse.localtime import LAST_BY_DAY, common_iso
 from relay.parse.peer import Peer
 from relay.parse.receive import MINUTE_SECOND, RECEIVE
 from relay.parse.rfc3164 import COMMON, COMMON_PRI, usec_of
+from relay.parse.rfc5424 import COMMON as COMMON_5424
 
 
 class Fixed(NamedTuple):
@@ -49,42 +51,69 @@ class Shape(NamedTuple):
         return tuple(self.values)
 
 
+#: what a parser that makes no message hands every shape's renderer first
+_PARAMS = ("pri", "stamp_sec", "stamp_usec", "stamp_gmtoff", "recvd_sec", "recvd_usec",
+           "recvd_gmtoff", "peer")
+
+
+def _attrs(tag: str) -> dict[str, str | Fixed]:
+    """The attributes of a message that is not local, from _PARAMS (and its one tag)."""
+    attrs: dict[str, str | Fixed] = {name: name for name in _PARAMS if name != "peer"}
+    attrs.update({"source_ip": "peer[0]", "proto": "peer[2]", "dest_ip": "peer[3]",
+                  "dest_port": "peer[4]", "tags": Fixed([tag]), "flags": Fixed(0),
+                  "seqnum": Fixed(0)})
+    return attrs
+
+
+def _shape(tag: str, source: str, pairs: tuple[tuple[str, str], ...]) -> Shape:
+    """The shape whose pairs are PAIRS (name, parameter), then HOST_FROM and SOURCE."""
+    values: dict[str, str | Fixed] = dict(pairs)
+    values.update({"HOST_FROM": "peer[1]", "SOURCE": Fixed(source)})
+    return Shape(_PARAMS + tuple(param for _, param in pairs), _attrs(tag), values)
+
+
 def common_shapes(source: str, tag: str) -> tuple[Shape, Shape]:
-    """The shapes of the messages of ``direct_common``: with a PID, and without (those
+    """The RFC 3164 messages ``direct_reader`` writes: with a PID, and without (those
     ``OneMatch.parse`` makes of the COMMON shape for a source and its tag)."""
-    attrs: dict[str, str | Fixed] = {
-        "pri": "pri", "stamp_sec": "stamp_sec", "stamp_usec": "stamp_usec",
-        "stamp_gmtoff": "stamp_gmtoff", "recvd_sec": "recvd_sec",
-        "recvd_usec": "recvd_usec", "recvd_gmtoff": "recvd_gmtoff",
-        "source_ip": "peer[0]", "proto": "peer[2]", "dest_ip": "peer[3]",
-        "dest_port": "peer[4]", "tags": Fixed([tag]), "flags": Fixed(0),
-        "seqnum": Fixed(0)}
-    made = []
-    for pid in (True, False):
-        params = ("pri", "stamp_sec", "stamp_usec", "stamp_gmtoff", "recvd_sec",
-                  "recvd_usec", "recvd_gmtoff", "peer", "program") + (
-            ("pid",) if pid else ()) + ("hdr", "host", "message")
-        values: dict[str, str | Fixed] = {"PROGRAM": "program"}
-        if pid:
-            values["PID"] = "pid"
-        values.update({"LEGACY_MSGHDR": "hdr", "HOST": "host", "MESSAGE": "message",
-                       "HOST_FROM": "peer[1]", "SOURCE": Fixed(source)})
-        made.append(Shape(params, attrs, values))
-    return made[0], made[1]
+    return (_shape(tag, source, (("PROGRAM", "program"), ("PID", "pid"),
+                                 ("LEGACY_MSGHDR", "hdr"), ("HOST", "host"),
+                                 ("MESSAGE", "message"))),
+            _shape(tag, source, (("PROGRAM", "program"), ("LEGACY_MSGHDR", "hdr"),
+                                 ("HOST", "host"), ("MESSAGE", "message"))))
 
-def direct_common(keep_hostname: bool, with_pid: Callable[..., bytes | None],
-                  without_pid: Callable[..., bytes | None]
+
+def rfc5424_shapes(source: str, tag: str) -> tuple[Shape, Shape]:
+    """The RFC 5424 messages ``direct_reader`` writes: with a PROCID, and without.  Those of
+    the common RFC 5424 shape (``relay.parse.rfc5424.COMMON``) with a HOSTNAME and an
+    APP-NAME, no MSGID, no structured data and no BOM: what syslog-ng's syslog()
+    destination sends of a BSD message."""
+    return (_shape(tag, source, (("HOST", "host"), ("PROGRAM", "program"), ("PID", "pid"),
+                                 ("MESSAGE", "message"))),
+            _shape(tag, source, (("HOST", "host"), ("PROGRAM", "program"),
+                                 ("MESSAGE", "message"))))
+
+
+Render = Callable[..., bytes | None]
+
+
+def direct_reader(keep_hostname: bool, common: tuple[Render, Render] | None,
+                  rfc5424: tuple[Render, Render] | None
                   ) -> Callable[[bytes, Peer, int], bytes | None]:
-    """What ``Parser.parse`` and a renderer give for the COMMON shape, without the message.
+    """What ``Parser.parse`` and a renderer give for the shapes above, without the message.
 
-    ``with_pid`` and ``without_pid`` render the two ``common_shapes``, from the arguments
-    they name.  The function returned gives their bytes, or None where ``parse``
-    must make the message: another shape, a local peer (its SEQNUM is the
-    destination's), a stamp the hour table does not hold, or a renderer that
-    declined (bytes that were not UTF-8).  Calling ``parse`` after a None changes
-    nothing that the call before changed.
+    ``common`` renders the two ``common_shapes`` (with a PID, without) and ``rfc5424``
+    the two ``rfc5424_shapes``, from the arguments they name; None for a parser that
+    does not read that protocol (RFC 3164's COMMON is tried first, as ``parse`` does: a
+    line of the RFC 5424 shape never has an RFC 3164 one).  The function returned gives
+    their bytes, or None where ``parse`` must make the message: another shape, a local
+    peer (its SEQNUM is the destination's), a BSD stamp the hour table does not hold, or
+    a renderer that declined (bytes that were not UTF-8).  Calling ``parse`` after a
+    None changes nothing that the call before changed.
     """
-    match = COMMON.match
+    match = COMMON.match if common is not None else None
+    match_5424 = COMMON_5424.match if rfc5424 is not None else None
+    with_pid, without_pid = common or (None, None)
+    with_procid, without_procid = rfc5424 or (None, None)
     now = RECEIVE
     minute_seconds = MINUTE_SECOND
 
@@ -97,27 +126,49 @@ def direct_common(keep_hostname: bool, with_pid: Callable[..., bytes | None],
         if frame and (frame[-1] == 10 or frame[-1] == 0):
             frame = frame.rstrip(b"\n\x00")
         s = frame.decode("utf-8", "surrogateescape")
-        m = match(s)
+        if match is not None:
+            m = match(s)
+            if m is not None:
+                pri, hour_text, minute_second, fraction, host, hdr, program, pid = m.groups()
+                # the hour lookup of OneMatch.parse, once more (a call costs what it saves)
+                hour = now.hours.get(hour_text)
+                if hour is None:
+                    hour = now.hour_of(hour_text)
+                seconds = minute_seconds.get(minute_second)
+                if not hour or seconds is None:
+                    return None
+                LAST_BY_DAY[0] = hour[2]
+                if not keep_hostname:
+                    host = peer[1]
+                if pid is None:
+                    return without_pid(COMMON_PRI[pri], hour[0] + seconds,  # type: ignore[misc]
+                                       usec_of(fraction) if fraction else 0, hour[1], sec,
+                                       ns // 1000, now.gmtoff, peer, program, hdr, host,
+                                       s[m.end():])
+                return with_pid(COMMON_PRI[pri], hour[0] + seconds,  # type: ignore[misc]
+                                usec_of(fraction) if fraction else 0, hour[1], sec,
+                                ns // 1000, now.gmtoff, peer, program, pid, hdr, host,
+                                s[m.end():])
+        if match_5424 is None:
+            return None
+        m = match_5424(s)
         if m is None:
             return None
-        pri, hour_text, minute_second, fraction, host, hdr, program, pid = m.groups()
-        # the hour lookup of OneMatch.parse, once more (a call costs what it saves)
-        hour = now.hours.get(hour_text)
-        if hour is None:
-            hour = now.hour_of(hour_text)
-        seconds = minute_seconds.get(minute_second)
-        if not hour or seconds is None:
+        pri, stamp, fraction, zone, host, program, pid, msgid, sd = m.groups()
+        if msgid != "-" or sd != "-" or host == "-" or program == "-" or host[0] == "\x00":
             return None
-        LAST_BY_DAY[0] = hour[2]
+        i = m.end() + 1
+        if i < len(s) and s[i] == "\ufeff":  # (the BOM flags the message UTF-8)
+            return None
+        stamp_sec, gmtoff = common_iso(stamp, zone)
         if not keep_hostname:
             host = peer[1]
-        if pid is None:
-            return without_pid(COMMON_PRI[pri], hour[0] + seconds,
-                               usec_of(fraction) if fraction else 0, hour[1], sec,
-                               ns // 1000, now.gmtoff, peer, program, hdr, host,
-                               s[m.end():])
-        return with_pid(COMMON_PRI[pri], hour[0] + seconds,
-                        usec_of(fraction) if fraction else 0, hour[1], sec, ns // 1000,
-                        now.gmtoff, peer, program, pid, hdr, host, s[m.end():])
+        if pid == "-":
+            return without_procid(COMMON_PRI[pri], stamp_sec,  # type: ignore[misc]
+                                  usec_of(fraction) if fraction else 0, gmtoff, sec,
+                                  ns // 1000, now.gmtoff, peer, host, program, s[i:])
+        return with_procid(COMMON_PRI[pri], stamp_sec,  # type: ignore[misc]
+                           usec_of(fraction) if fraction else 0, gmtoff, sec, ns // 1000,
+                           now.gmtoff, peer, host, program, pid, s[i:])
 
     return direct
