@@ -128,6 +128,20 @@ def run(quick: bool = False) -> list[tuple[str, float]]:
 
         results.append((f"parse {label}", _best_of(parse_only, repeats)))
         results.append((f"parse {label} + seed template", _best_of(parse_format, repeats)))
+        direct = Parser(protocol, "s_net").direct(seed.direct)
+        if direct is not None and kind in ("rfc3164", "rfc5424"):
+            def direct_format(direct: Callable[..., bytes | None] = direct,
+                              parse: Callable[..., LogMessage] = parse,
+                              batch: list[bytes] = batch) -> int:
+                now = time.time_ns()
+                render = seed.render
+                for f in batch:
+                    if direct(f, PEER, now) is None:  # (half the RFC 5424 lines have SD)
+                        render(parse(f, PEER, now))
+                return len(batch)
+
+            results.append((f"direct {label} + seed template",
+                            _best_of(direct_format, repeats)))
 
     parser = Parser("rfc3164", "s_net")
     now = time.time_ns()

@@ -269,3 +269,33 @@ def test_a_feed_with_a_subscriber_takes_the_message_path() -> None:
     runtime.deliver(frames, repeat(UDP))
     assert file._buf[2:] == direct_lines == client.lines
     assert feed.written == 2
+
+
+def test_after_a_batch_of_other_lines_the_message_path_rests_the_direct_way() -> None:
+    """A frame the direct way does not read is read twice; a batch of mostly such frames
+    sends the next DIRECT_REST batches down the message path, then it is tried again."""
+    from relay.sources import base
+
+    path = assemble(loads(_config()))
+    runtime = path.sources["s"]
+    assert runtime.direct is not None
+    tried = []
+    render, sink, ready = runtime.direct
+
+    def counting(frame: bytes, peer: Peer, ns: int) -> bytes | None:
+        tried.append(frame)
+        return render(frame, peer, ns)
+
+    runtime.direct = (counting, sink, ready)
+    with_sd = [b'<38>1 2026-06-14T15:16:01+00:00 h app 1 - [x@1 a="b"] with SD'] * 3
+    plain = [b"<38>Jun 14 15:16:01 combo sshd[1]: hi"] * 3
+    runtime.deliver(with_sd, repeat(UDP))
+    assert len(tried) == 3
+    for _ in range(base.DIRECT_REST):
+        runtime.deliver(plain, repeat(UDP))
+    assert len(tried) == 3  # rested
+    runtime.deliver(plain, repeat(UDP))
+    assert len(tried) == 6  # tried again
+    dest = path.destinations["d0"]
+    assert isinstance(dest, BufferedDestination)
+    assert len(dest._buf) == 3 + 3 * (base.DIRECT_REST + 1)

@@ -28,6 +28,9 @@ Direct = tuple[Callable[[bytes, Peer, int], bytes | None], Callable[[bytes], Non
                Callable[[], bool] | None]
 
 log = logging.getLogger("relay")
+#: batches that take the message path after one whose frames were mostly of no shape the
+#: direct way reads (RFC 5424 with structured data, say), before it is tried again
+DIRECT_REST = 8
 
 
 class Turns(Protocol):
@@ -91,6 +94,7 @@ class SourceRuntime:
         #: its message (None for the frames it cannot), ``sink`` takes the line in place
         #: of ``route``
         self.direct: Direct | None = None
+        self._direct_rest = 0  # batches still to take the message path (_deliver_direct)
         # the connected peers of every stream source of the data path (shared)
         self.connections: set[Connection] = set() if connections is None else connections
         # called when the source ends by itself (end of stdin)
@@ -183,8 +187,10 @@ class SourceRuntime:
         recvd_ns = time.time_ns()
         direct = self.direct
         if direct is not None and (direct[2] is None or direct[2]()):
-            self._deliver_direct(frames, peers, recvd_ns, direct[0], direct[1])
-            return
+            if not self._direct_rest:
+                self._deliver_direct(frames, peers, recvd_ns, direct[0], direct[1])
+                return
+            self._direct_rest -= 1
         parse = self.parser.parse
         route = self.route
         for frame, peer in zip(frames, peers, strict=False):  # peers may be repeat(peer)
@@ -197,17 +203,20 @@ class SourceRuntime:
         self.received += len(frames)
         self.end_batch()
 
-
     def _deliver_direct(self, frames: Sequence[bytes], peers: Iterable[Peer], recvd_ns: int,
                         render: Callable[[bytes, Peer, int], bytes | None],
                         sink: Callable[[bytes], None]) -> None:
-        """deliver(), each frame rendered straight into the destination where it can be."""
+        """deliver(), each frame rendered straight into the destination where it can be.
+        A frame of another shape is read twice (by ``render``, then by the parser): after
+        a batch of mostly such frames, the next DIRECT_REST batches take the message path."""
         parse = self.parser.parse
         route = self.route
+        others = 0
         for frame, peer in zip(frames, peers, strict=False):
             try:
                 line = render(frame, peer, recvd_ns)
                 if line is None:
+                    others += 1
                     route(parse(frame, peer, recvd_ns))
                 else:
                     sink(line)
@@ -215,6 +224,8 @@ class SourceRuntime:
                 self.errors += 1
                 log.exception("source %s: failed to process a message from %s", self.name,
                               peer.source_ip or "local")
+        if others * 2 > len(frames):
+            self._direct_rest = DIRECT_REST
         self.received += len(frames)
         self.end_batch()
 
