@@ -178,21 +178,19 @@ def _direct(source: str, parser: Parser, pipeline: Pipeline,
     sends = pipeline.direct_sends(source)
     if sends is None:
         return None
-    reached = [(name, dest) for send in sends for name, dest in destinations.items()
-               if dest.send == send]
-    takers = [(name, sink) for name, dest in reached if (sink := dest.direct_sink())]
-    checks = [dest.idle() for _, dest in reached if dest.direct_sink() is None]
+    reached = [(name, dest, dest.direct_sink()) for send in sends
+               for name, dest in destinations.items() if dest.send == send]
+    takers = [(name, sink) for name, _, sink in reached if sink is not None]
+    checks = [dest.idle() for _, dest, sink in reached if sink is None]
     if len(takers) != 1 or len(reached) != len(sends) or None in checks:
         return None
     name, sink = takers[0]
     render = parser.direct(templates[name].direct)
     if render is None:
         return None
-    ready = [check for check in checks if check is not None]
-    if not ready:
-        return render, sink, None
-    if len(ready) == 1:
-        return render, sink, ready[0]
+    ready: list[Callable[[], bool]] = [check for check in checks if check is not None]
+    if len(ready) <= 1:
+        return render, sink, ready[0] if ready else None
     return render, sink, lambda: all(check() for check in ready)
 
 

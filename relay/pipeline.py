@@ -54,8 +54,6 @@ class Pipeline:
         return None
 
     def router(self, source: str) -> Callable[[LogMessage], None]:
-        regular = tuple(p for p in self.paths if p.takes(source) and not p.fallback)
-        fallback = tuple(p for p in self.paths if p.takes(source) and p.fallback)
         # The common case, one path with no filter and no rewrite: straight to its destinations.
         sends = self.direct_sends(source)
         if sends is not None:
@@ -67,6 +65,9 @@ class Pipeline:
                     send(msg)
 
             return route_direct
+
+        regular = tuple(p for p in self.paths if p.takes(source) and not p.fallback)
+        fallback = tuple(p for p in self.paths if p.takes(source) and p.fallback)
 
         def route(msg: LogMessage) -> None:
             taken = _run(regular, msg)

@@ -93,15 +93,18 @@ def zone(request: pytest.FixtureRequest) -> Iterator[str]:
         yield request.param
 
 
-@settings(max_examples=300, deadline=None,
+@settings(max_examples=500, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(lines=st.lists(_LINE.map(_frame), min_size=1, max_size=20),
-       protocol=st.sampled_from(["rfc3164", "auto"]), keep_hostname=st.booleans(),
+@given(lines=st.lists(st.one_of(_LINE.map(_frame), _LINE_5424.map(_frame_5424)),
+                      min_size=1, max_size=20),
+       protocol=st.sampled_from(["rfc3164", "rfc5424", "auto"]), keep_hostname=st.booleans(),
        template=st.sampled_from(TEMPLATES), peer=st.sampled_from([UDP, TCP, local_peer()]),
        received=st.sampled_from(RECEIVED))
 def test_a_direct_line_is_the_rendered_message(
         zone: str, lines: list[bytes], protocol: str, keep_hostname: bool, template: str,
         peer: Peer, received: int) -> None:
+    """RFC 3164 and RFC 5424 lines, each parser, both zones: the direct way's line is
+    what rendering the parsed message gives, or None."""
     tpl = compile_template(template)
     parser = Parser(protocol, "s_net", keep_hostname=keep_hostname, pid=4242)
     direct = parser.direct(tpl.direct)
@@ -110,19 +113,6 @@ def test_a_direct_line_is_the_rendered_message(
         line = direct(frame, peer, received)
         wanted = tpl.render(parser.parse(frame, peer, received))
         assert line is None or line == wanted, frame
-
-
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(lines=st.lists(_LINE_5424.map(_frame_5424), min_size=1, max_size=20),
-       protocol=st.sampled_from(["rfc5424", "auto"]), keep_hostname=st.booleans(),
-       template=st.sampled_from(TEMPLATES), peer=st.sampled_from([UDP, TCP, local_peer()]),
-       received=st.sampled_from(RECEIVED))
-def test_a_direct_rfc5424_line_is_the_rendered_message(
-        zone: str, lines: list[bytes], protocol: str, keep_hostname: bool, template: str,
-        peer: Peer, received: int) -> None:
-    test_a_direct_line_is_the_rendered_message.hypothesis.inner_test(  # type: ignore[attr-defined]
-        zone, lines, protocol, keep_hostname, template, peer, received)
 
 
 def test_common_lines_are_written_directly() -> None:
