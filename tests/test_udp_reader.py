@@ -164,6 +164,27 @@ async def test_a_wakeup_that_found_less_than_a_batch_reads_again_after_coalesce(
 
 
 @pytest.mark.asyncio
+async def test_a_wakeup_that_found_nothing_waits_for_the_next_datagram() -> None:
+    runtime = _Runtime()
+    reader, sender = await _reader(runtime)
+    try:
+        reader.loop.add_reader(reader.sock.fileno(), reader._readable)
+        reader._readable()  # nothing there: no timer that would poll an idle socket
+        assert reader._resume is None and runtime.batches == []
+        first = _sent(sender, 3)
+        await asyncio.sleep(0.02)  # the datagrams wake it; the wait after them ends
+        assert runtime.batches == [first]
+        # the read after the wait found nothing: no timer again, the reader is back
+        assert reader._resume is None
+        second = _sent(sender, 2)
+        await asyncio.sleep(0.02)
+        assert runtime.batches == [first, second]
+    finally:
+        sender.close()
+        reader.close()
+
+
+@pytest.mark.asyncio
 async def test_what_the_kernel_drops_is_counted_while_it_runs(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     """A full receive buffer drops datagrams: they are in ``dropped`` within DROPS_EVERY,

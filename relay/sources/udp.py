@@ -4,7 +4,7 @@ The socket is read in a tight loop while it has datagrams, in batches that are p
 routed together once the socket is read empty or enough is held (UdpReader says why this
 is not a DatagramProtocol, and _readable why it reads ahead).  A wakeup that found less
 than a batch waits COALESCE (1 ms) before it reads again, so that at high rates a wakeup
-takes many datagrams, not a few.  A datagram from a sender outside ``allow`` is dropped
+takes many datagrams, not a few; a wakeup that found none waits for the next datagram.  A datagram from a sender outside ``allow`` is dropped
 before it is parsed.  A large receive buffer (SO_RCVBUFFORCE when allowed) absorbs
 bursts; what the kernel still drops for a full buffer is counted in ``dropped`` within
 DROPS_EVERY (1 s), and logged.  A datagram longer than max_msg_size is cut there, like
@@ -122,7 +122,7 @@ class UdpReader:
                 if len(frames) < BATCH:
                     break  # read empty (or a sender was denied: the next wakeup reads on)
             if not held:
-                if total < BATCH and not self.closed:
+                if 0 < total < BATCH and not self.closed:
                     # the socket had less than a batch: let the next datagrams gather for
                     # COALESCE rather than wake for each few
                     self.loop.remove_reader(self.sock.fileno())
