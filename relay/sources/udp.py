@@ -4,11 +4,11 @@ The socket is read in a tight loop while it has datagrams, in batches that are p
 routed together once the socket is read empty or enough is held (UdpReader says why this
 is not a DatagramProtocol, and _readable why it reads ahead).  A wakeup that found less
 than a batch waits COALESCE (1 ms) before it reads again, so that at high rates a wakeup
-takes many datagrams, not a few; a wakeup that found none waits for the next datagram.  A datagram from a sender outside ``allow`` is dropped
-before it is parsed.  A large receive buffer (SO_RCVBUFFORCE when allowed) absorbs
-bursts; what the kernel still drops for a full buffer is counted in ``dropped`` within
-DROPS_EVERY (1 s), and logged.  A datagram longer than max_msg_size is cut there, like
-syslog-ng's log-msg-size().
+takes many datagrams, not a few; a wakeup that found none waits for the next datagram.
+A datagram from a sender outside ``allow`` is dropped before it is parsed.  A large
+receive buffer (SO_RCVBUFFORCE when allowed) absorbs bursts; what the kernel still drops
+for a full buffer is counted in ``dropped`` within DROPS_EVERY (1 s), and logged.  A
+datagram longer than max_msg_size is cut there, like syslog-ng's log-msg-size().
 """
 
 from __future__ import annotations
