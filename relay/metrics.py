@@ -140,7 +140,7 @@ class RelayCollector:
         for name, dest in destinations.items():
             written.add_metric([name], dest.written)
             dropped.add_metric([name], dest.dropped)
-            queued.add_metric([name], dest.queued())
+            queued.add_metric([name], dest.queued() + dest.held_before())
             if isinstance(dest, SubscribersDestination | WebDestination):
                 clients.add_metric([name], len(dest.clients))
                 lost.add_metric([name], dest.dropped)

@@ -9,7 +9,9 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -18,9 +20,11 @@ from hypothesis import strategies as st
 
 from relay.config import loads
 from relay.destinations.base import WRITE_LINES
+from relay.flow import FlowControl
 from relay.workers import plan
 from relay.workers.channel import DATA, STATS, FrameReader, data_frame, json_frame
 from relay.workers.link import Joiner
+from relay.workers.pool import WorkerPool
 from relay.workers.reorder import GIVE_UP, Reorder
 from tests.relayproc import RelayProcess, lines_of, wait_for
 from tests.test_reload import scrape
@@ -173,6 +177,39 @@ def test_a_batch_that_never_ends_holds_the_others_up_only_for_a_while() -> None:
     assert r.stuck(10.0 + GIVE_UP) == ["b"]
     assert r.data(1, 3, "c", 12.0) == ["c"]
     assert r.data(1, 1, "late", 12.0) == ["late"]  # given up on, yet never dropped
+
+
+class _Sink:
+    """What the pool writes a destination's lines to."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.held_before: Callable[[], int] = lambda: 0
+
+    def write(self, data: bytes, lines: int) -> None:
+        self.writes.append(bytes(data))
+
+
+@pytest.mark.asyncio
+async def test_a_destination_counts_the_bytes_the_main_process_holds_for_it() -> None:
+    pool = WorkerPool(FlowControl(), 2, lambda: {})
+    try:
+        sink, other = _Sink(), _Sink()
+        pool._look_up(cast(dict[str, Any], {"d": sink, "e": other}))
+        early = (DATA, "d", 3, bytearray(b"c" * 30))
+        # batch 2 came first: it waits for batch 1
+        pool.write_all(pool.reorder.data(1, 2, early, 0.0))
+        assert sink.held_before() == 30 and other.held_before() == 0
+        # batch 1: joined with what comes in this turn of the loop
+        pool.write_all(pool.reorder.data(1, 1, (DATA, "d", 1, bytearray(b"a" * 10)), 0.0))
+        assert sink.held_before() == 40
+        pool.write_all(pool.reorder.end(1, 1, 0.0))  # batch 2's turn
+        assert sink.held_before() == 40 and sink.writes == []
+        await asyncio.sleep(0)  # the end of the turn writes them, in order
+        assert sink.writes == [b"a" * 10 + b"c" * 30]
+        assert sink.held_before() == 0
+    finally:
+        pool.counts.close()
 
 
 # -- end to end --------------------------------------------------------------------------

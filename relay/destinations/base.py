@@ -21,6 +21,10 @@ B = TypeVar("B", bound=BufferedConfig)
 # Buffered writers write at the end of a batch (one read of a socket) once this many lines
 # wait, and otherwise at least every flush_interval.
 WRITE_LINES = 512
+def _none_held() -> int:
+    return 0
+
+
 class Destination(Generic[C]):
     """Renders each message with its template and delivers the bytes."""
 
@@ -35,6 +39,9 @@ class Destination(Generic[C]):
         self.written = 0  # messages delivered (for a writer: whose last byte was written)
         self.dropped = 0  # messages lost on purpose (bounded buffers), counted
         self.seqnum = 0  # syslog-ng's writer sequence: stepped for local messages only
+        # bytes of its lines held before they reach it (relay.workers: the main process's
+        # datagram batches, joined or waiting for their turn); counted with queued()
+        self.held_before: Callable[[], int] = _none_held
 
     def number(self, msg: LogMessage) -> None:
         """Give a local message (our own errors, local sources) this writer's next SEQNUM."""

@@ -123,6 +123,10 @@ class Joiner:
             self.due = True
             asyncio.get_running_loop().call_soon(self.write_all)
 
+    def held_bytes(self, name: str) -> int:
+        held = self.held.get(name)
+        return 0 if held is None else sum(map(len, held.bodies))
+
     def write_held(self, name: str) -> None:
         held = self.held.pop(name, None)
         if held is not None:

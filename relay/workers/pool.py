@@ -16,6 +16,7 @@ are told to stop, so that the workers read the sockets empty.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import pickle
@@ -90,6 +91,17 @@ class WorkerPool:
             self.sockets[name] = socks
         return listener
 
+    def _look_up(self, destinations: Mapping[str, Destination[Any]]) -> None:
+        """Where DATA frames are written from now on; each counts what waits here for it."""
+        self.lookup = dict(destinations)
+        for name, dest in self.lookup.items():
+            dest.held_before = functools.partial(self.held_for, name)
+
+    def held_for(self, name: str) -> int:
+        """Bytes of lines for destination NAME held here: joined, or waiting their turn."""
+        waiting = sum(len(body) for _, dest, _, body in self.reorder.waiting() if dest == name)
+        return self.joiner.held_bytes(name) + waiting
+
     def write(self, kind: int, name: str, lines: int, body: bytearray) -> None:
         """A DATA frame's lines, or a LOCAL frame's message, to the real destination."""
         dest = self.lookup.get(name)
@@ -157,7 +169,7 @@ class WorkerPool:
     async def start(self, config: Config, destinations: Mapping[str, Destination[Any]]) -> None:
         """Hand every worker its config and sockets (bound by ``listen`` meanwhile)."""
         self.config, self.served = config, plan.served(config)
-        self.lookup = dict(destinations)
+        self._look_up(destinations)
         answers = await asyncio.gather(*(self._start(w) for w in self.workers))
         for worker, answer in zip(self.workers, answers, strict=True):
             if not answer.get("ok"):
@@ -275,7 +287,7 @@ class WorkerPool:
         """Take CONFIG, whose served sources FRESH are new (bound already by ``listen``),
         in every worker; returns once every worker has switched and flushed what its
         sources that went away had taken."""
-        self.lookup = {**self.lookup, **destinations}  # old names live until all are done
+        self._look_up({**self.lookup, **destinations})  # old names live until all are done
         self.config, self.served = config, plan.served(config)
         names = [n for n in fresh if n in self.sockets]
         message = {"op": "reload", "config": pickle.dumps(
@@ -284,7 +296,7 @@ class WorkerPool:
         answers = await asyncio.gather(*(self._ask(
             w, message, [self.sockets[n][0].fileno() for n in names], START_TIMEOUT)
             for w in self.workers))
-        self.lookup = dict(destinations)
+        self._look_up(destinations)
         for listener in self.listeners.values():
             listener.accepting()
         for name in list(self.sockets):

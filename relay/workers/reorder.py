@@ -10,6 +10,7 @@ held it) is skipped after GIVE_UP seconds, so that the socket does not stall.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 GIVE_UP = 1.0  # seconds a missing batch may hold up the ones after it
@@ -90,6 +91,12 @@ class Reorder:
             sock.held.clear()
             sock.ended.clear()
         return out
+
+    def waiting(self) -> Iterator[Any]:
+        """Every item held, in no particular order."""
+        for sock in self._sockets.values():
+            for items in sock.held.values():
+                yield from items
 
     def held(self) -> int:
         return sum(len(items) for sock in self._sockets.values() for items in sock.held.values())
