@@ -145,6 +145,7 @@ async def test_a_wakeup_that_found_less_than_a_batch_reads_again_after_coalesce(
         reader._readable()
         assert runtime.batches == [first]
         assert reader._resume is not None  # not reading until then
+        # the first wait after a quiet socket is the least: a burst may be starting
         assert 0 < reader._resume.when() - reader.loop.time() <= udp.COALESCE
         second = _sent(sender, 10)
         await asyncio.sleep(0.05)  # the timer reads what came meanwhile, in one batch
@@ -182,6 +183,51 @@ async def test_a_wakeup_that_found_nothing_waits_for_the_next_datagram() -> None
     finally:
         sender.close()
         reader.close()
+
+
+@pytest.mark.asyncio
+async def test_the_wait_grows_at_most_twofold_from_one_wakeup_to_the_next() -> None:
+    runtime = _Runtime()
+    reader, sender = await _reader(runtime)
+    try:
+        waits = []
+        for _ in range(4):  # a slow sender: each wait could be the most at once
+            _sent(sender, 2)
+            await asyncio.sleep(0.01)
+            reader._readable()
+            assert reader._resume is not None
+            waits.append(reader._resume.when() - reader.loop.time())
+            reader._resume.cancel()  # the test reads, not the timer
+            reader._resume = None
+        assert waits[0] <= udp.COALESCE * 1.01
+        for before, after in zip(waits, waits[1:], strict=False):
+            assert after <= 2 * before * 1.01
+        assert waits[-1] > 1.5 * udp.COALESCE  # it does grow
+        reader._readable()  # found nothing: the next wait is the least again
+        _sent(sender, 2)
+        await asyncio.sleep(0.01)
+        reader._readable()
+        assert reader._resume.when() - reader.loop.time() <= udp.COALESCE * 1.01
+    finally:
+        sender.close()
+        reader.close()
+
+
+def test_the_wait_lets_about_a_batch_gather_within_its_bounds() -> None:
+    big = 16 << 20
+    # 50,000 datagrams/s: a batch takes 5.1 ms, so the most
+    assert udp.coalesce_wait(50, 0.001, 150, big) == udp.COALESCE_MOST
+    # 200,000/s: a batch takes 1.28 ms
+    assert udp.coalesce_wait(200, 0.001, 150, big) == pytest.approx(udp.BATCH / 200_000)
+    # a fast rate: the least
+    assert udp.coalesce_wait(250, 0.0001, 150, big) == udp.COALESCE
+    # a kernel's default 208 KiB buffer holds a few hundred such datagrams: a quarter of
+    # that gathers, not a batch (at 20,000/s: about 2 ms rather than 5)
+    held = 212992 // (udp.SKB_OVERHEAD + 150)
+    assert udp.coalesce_wait(20, 0.001, 150, 212992) == pytest.approx(held // 4 / 20_000)
+    # a larger datagram takes more of it
+    assert udp.coalesce_wait(20, 0.001, 1500, 212992) < udp.coalesce_wait(20, 0.001, 150,
+                                                                          212992)
 
 
 @pytest.mark.asyncio

@@ -3,8 +3,11 @@
 The socket is read in a tight loop while it has datagrams, in batches that are parsed and
 routed together once the socket is read empty or enough is held (UdpReader says why this
 is not a DatagramProtocol, and _readable why it reads ahead).  A wakeup that found less
-than a batch waits COALESCE (1 ms) before it reads again, so that at high rates a wakeup
-takes many datagrams, not a few; a wakeup that found none waits for the next datagram.
+than a batch waits before it reads again (coalesce_wait: about the time a batch takes to
+come at the rate it saw, from COALESCE, 1 ms, to COALESCE_MOST, 5 ms, and at most twice
+the wait before, so that a quiet socket is read at once and a burst that starts after it
+does not overflow the buffer), so that a wakeup takes many datagrams, not a few; a wakeup
+that found none waits for the next datagram.
 A datagram from a sender outside ``allow`` is dropped before it is parsed.  A large
 receive buffer (SO_RCVBUFFORCE when allowed) absorbs bursts; what the kernel still drops
 for a full buffer is counted in ``dropped`` within DROPS_EVERY (1 s), and logged.  A
@@ -28,7 +31,10 @@ BATCH = 256  # datagrams read in one go
 # datagrams, a fraction of a second) before the rest of the loop has its turn
 READ_AHEAD = 128
 READ_AHEAD_BYTES = 16 << 20
-COALESCE = 0.001  # seconds a wakeup that found the socket nearly empty waits to read again
+COALESCE = 0.001  # seconds a wakeup that found the socket nearly empty waits, at least
+COALESCE_MOST = 0.005  # and at most
+SKB_OVERHEAD = 1024  # bytes of receive buffer a datagram takes beyond its own (730 to
+# 1,300 measured on loopback, for 100 to 1,000 bytes)
 DROPS_EVERY = 1.0  # seconds between two reads of what the kernel dropped
 
 
@@ -78,6 +84,9 @@ class UdpReader:
         self.loop.add_reader(sock.fileno(), self._readable)
         self.closed = False
         self._resume: asyncio.TimerHandle | None = None
+        self._rcvbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        self._last_read = self.loop.time()  # when the last wakeup had read the socket empty
+        self._wait = COALESCE / 2  # the last wait (half the least after a quiet socket)
         # what the kernel dropped for a full buffer, counted in dropped as it happens
         # (by one process per socket)
         self._drops_seen = kernel_drops(sock)
@@ -99,7 +108,7 @@ class UdpReader:
         turns = self.runtime.turns
         runtime = self.runtime
         held: deque[tuple[int, list[bytes], list[Peer], int]] = deque()
-        held_bytes = total = 0
+        held_bytes = total = total_bytes = 0
         reads = READ_AHEAD  # then the loop's other work has its turn
         while True:
             while reads and held_bytes < READ_AHEAD_BYTES:
@@ -117,16 +126,23 @@ class UdpReader:
                 if frames:
                     total += len(frames)
                     size = sum(map(len, frames))
+                    total_bytes += size
                     held.append((number, frames, peers, size))
                     held_bytes += size
                 if len(frames) < BATCH:
                     break  # read empty (or a sender was denied: the next wakeup reads on)
             if not held:
+                now = self.loop.time()
                 if 0 < total < BATCH and not self.closed:
-                    # the socket had less than a batch: let the next datagrams gather for
-                    # COALESCE rather than wake for each few
+                    # the socket had less than a batch: let the next datagrams gather
+                    # rather than wake for each few
                     self.loop.remove_reader(self.sock.fileno())
-                    self._resume = self.loop.call_later(COALESCE, self._resume_reading)
+                    wait = self._wait = min(2 * self._wait, coalesce_wait(
+                        total, now - self._last_read, total_bytes // total, self._rcvbuf))
+                    self._resume = self.loop.call_later(wait, self._resume_reading)
+                elif total == 0:
+                    self._wait = COALESCE / 2
+                self._last_read = now
                 return
             number, frames, peers, size = held.popleft()
             held_bytes -= size
@@ -213,6 +229,21 @@ async def start(runtime: SourceRuntime) -> UdpReader:
         raise
     sock.setblocking(False)
     return UdpReader(runtime, sock)
+
+
+def coalesce_wait(found: int, elapsed: float, size: int, rcvbuf: int) -> float:
+    """Seconds a wakeup that found FOUND datagrams (of SIZE bytes on average) ELAPSED
+    seconds after the last one waits before it reads again.
+
+    Long enough for about a batch to gather at the rate it saw, but for no more than a
+    quarter of what the receive buffer (RCVBUF bytes) holds of such datagrams, so that a
+    rise in the rate does not overflow it meanwhile; from COALESCE to COALESCE_MOST.  Of
+    several workers reading one socket in turn each sees its share of the rate and waits
+    that much longer, so the socket is still read about once a batch has come.
+    """
+    gather = min(BATCH, rcvbuf // (SKB_OVERHEAD + size) // 4)
+    wait = gather * elapsed / found
+    return min(COALESCE_MOST, max(COALESCE, wait))
 
 
 def kernel_drops(sock: socket.socket) -> int:
