@@ -27,7 +27,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from benchmarks.procs import bound, free_port, stop, wait_for
+from benchmarks.procs import bound, free_port, relay_env, stop, wait_for
 
 SEED_TEMPLATE = "$(format-json --scope selected_macros --scope nv_pairs)\\n"
 RCVBUF = 8 * 1024 * 1024
@@ -52,12 +52,13 @@ class Daemon:
 
 
 def _launch(name: str, argv: list[str], workdir: str, port: int, kind: str,
-            ready: Callable[[], bool] = lambda: True) -> Daemon:
+            ready: Callable[[], bool] = lambda: True,
+            env: Mapping[str, str] | None = None) -> Daemon:
     """Start ``argv``, wait until it listens on ``port`` (and ``ready()``), or fail."""
     output = os.path.join(workdir, "out.json")
     with open(os.path.join(workdir, "stderr"), "wb") as err:
         proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=err)
+                                stdout=subprocess.DEVNULL, stderr=err, env=env)
     daemon = Daemon(name, proc, port, output, workdir)
     try:
         wait_for(lambda: (bound(port, kind) and ready()) or proc.poll() is not None,
@@ -114,7 +115,7 @@ def start_relay(workdir: str, kind: str, options: Mapping[str, str] | None = Non
     with open(conf, "w") as f:
         f.write(relay_config(kind, port, os.path.join(workdir, "out.json"), options))
     return _launch("relay", [sys.executable, "-m", "relay", "--config", conf],
-                   workdir, port, kind)
+                   workdir, port, kind, env=relay_env())
 
 
 # -- syslog-ng -----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import tempfile
 import time
 from typing import Any
 
-from benchmarks.procs import wait_for
+from benchmarks.procs import relay_env, wait_for
 
 LISTEN = re.compile(r"relay: listening on tcp://([\d.]+):(\d+)")
 
@@ -110,7 +110,8 @@ def _relay(workdir: str, config: str) -> subprocess.Popen[bytes]:
         f.write(config)
     with open(os.path.join(workdir, "relay.stderr"), "wb") as err:
         return subprocess.Popen([sys.executable, "-m", "relay", "--config", path],
-                                cwd=workdir, stdout=subprocess.DEVNULL, stderr=err)
+                                cwd=workdir, stdout=subprocess.DEVNULL, stderr=err,
+                                env=relay_env())
 
 
 def _port_of(workdir: str) -> int:

@@ -18,6 +18,16 @@ from collections.abc import Callable
 
 TICK = os.sysconf("SC_CLK_TCK")
 
+#: the checkout these benchmarks are part of: the relay they start is its code, not
+#: whatever the virtual environment has installed (an editable install of another one)
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def relay_env() -> dict[str, str]:
+    """The environment a relay process starts with, its workers included."""
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": CHECKOUT + (os.pathsep + path if path else "")}
+
 
 def wait_for(cond: Callable[[], object], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
