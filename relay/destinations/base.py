@@ -21,6 +21,8 @@ B = TypeVar("B", bound=BufferedConfig)
 # Buffered writers write at the end of a batch (one read of a socket) once this many lines
 # wait, and otherwise at least every flush_interval.
 WRITE_LINES = 512
+
+
 def _none_held() -> int:
     return 0
 
