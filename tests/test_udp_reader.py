@@ -8,8 +8,9 @@ in the order it came.  Real sockets on loopback; no relay process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
@@ -41,12 +42,32 @@ def _pending(sock: socket.socket) -> bool:
     return True
 
 
-async def _reader(runtime: _Runtime) -> tuple[udp.UdpReader, socket.socket]:
+@contextlib.asynccontextmanager
+async def _reading() -> AsyncIterator[tuple[_Runtime, udp.UdpReader, socket.socket]]:
+    """A reader on a fresh socket that reads when the test says, and a sender to it."""
+    runtime = _Runtime()
     reader = await udp.start(runtime)
     reader.loop.remove_reader(reader.sock.fileno())  # read when the test says
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sender.connect(reader.sock.getsockname())
-    return reader, sender
+    try:
+        yield runtime, reader, sender
+    finally:
+        sender.close()
+        reader.close()
+
+
+def _timer_left(reader: udp.UdpReader) -> float:
+    """Seconds until the reader reads again by itself."""
+    assert reader._resume is not None
+    return reader._resume.when() - reader.loop.time()
+
+
+def _cancel_timer(reader: udp.UdpReader) -> None:
+    """The test reads from here on, not the timer."""
+    if reader._resume is not None:
+        reader._resume.cancel()
+        reader._resume = None
 
 
 def _sent(sender: socket.socket, n: int, size: int = 100) -> list[bytes]:
@@ -61,9 +82,7 @@ def _sent(sender: socket.socket, n: int, size: int = 100) -> list[bytes]:
 
 @pytest.mark.asyncio
 async def test_one_wakeup_reads_the_whole_burst_then_parses_it_in_order() -> None:
-    runtime = _Runtime()
-    reader, sender = await _reader(runtime)
-    try:
+    async with _reading() as (runtime, reader, sender):
         sent = _sent(sender, 3000)
         await asyncio.sleep(0.05)
         reader._readable()
@@ -71,9 +90,6 @@ async def test_one_wakeup_reads_the_whole_burst_then_parses_it_in_order() -> Non
         assert got == sent
         assert len(runtime.batches) == -(-3000 // udp.BATCH)  # whole batches, then the rest
         assert not _pending(reader.sock)
-    finally:
-        sender.close()
-        reader.close()
 
 
 def _count_reads(reader: udp.UdpReader, runtime: _Runtime) -> list[int]:
@@ -99,28 +115,21 @@ def _count_reads(reader: udp.UdpReader, runtime: _Runtime) -> list[int]:
 @pytest.mark.asyncio
 async def test_it_holds_at_most_read_ahead_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(udp, "READ_AHEAD_BYTES", 100 * udp.BATCH * 3)  # three batches
-    runtime = _Runtime()
-    reader, sender = await _reader(runtime)
-    held = _count_reads(reader, runtime)
-    try:
+    async with _reading() as (runtime, reader, sender):
+        held = _count_reads(reader, runtime)
         sent = _sent(sender, 2000)
         await asyncio.sleep(0.05)
         reader._readable()
         assert [frame for batch in runtime.batches for frame in batch] == sent
         assert max(held) == 3 * udp.BATCH  # read ahead, never more than the bytes allow
-    finally:
-        sender.close()
-        reader.close()
 
 
 @pytest.mark.asyncio
 async def test_it_holds_and_reads_at_most_read_ahead_batches_a_wakeup(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(udp, "READ_AHEAD", 3)
-    runtime = _Runtime()
-    reader, sender = await _reader(runtime)
-    held = _count_reads(reader, runtime)
-    try:
+    async with _reading() as (runtime, reader, sender):
+        held = _count_reads(reader, runtime)
         sent = _sent(sender, 6 * udp.BATCH)
         await asyncio.sleep(0.05)
         reader._readable()
@@ -130,45 +139,33 @@ async def test_it_holds_and_reads_at_most_read_ahead_batches_a_wakeup(
         assert _pending(reader.sock)
         reader._readable()
         assert [frame for batch in runtime.batches for frame in batch] == sent
-    finally:
-        sender.close()
-        reader.close()
 
 
 @pytest.mark.asyncio
 async def test_a_wakeup_that_found_less_than_a_batch_reads_again_after_coalesce() -> None:
-    runtime = _Runtime()
-    reader, sender = await _reader(runtime)
-    try:
+    async with _reading() as (runtime, reader, sender):
         first = _sent(sender, 10)
         await asyncio.sleep(0.02)
         reader._readable()
         assert runtime.batches == [first]
-        assert reader._resume is not None  # not reading until then
-        # the first wait after a quiet socket is the least: a burst may be starting
-        assert 0 < reader._resume.when() - reader.loop.time() <= udp.COALESCE
+        # not reading until then; the first wait after a quiet socket is the least: a
+        # burst may be starting
+        assert 0 < _timer_left(reader) <= udp.COALESCE
         second = _sent(sender, 10)
         await asyncio.sleep(0.05)  # the timer reads what came meanwhile, in one batch
         assert runtime.batches == [first, second]
         # a wakeup that found a whole batch reads on at once
         reader.loop.remove_reader(reader.sock.fileno())
-        if reader._resume is not None:
-            reader._resume.cancel()
-            reader._resume = None
+        _cancel_timer(reader)
         _sent(sender, udp.BATCH + 5)
         await asyncio.sleep(0.02)
         reader._readable()
         assert reader._resume is None
-    finally:
-        sender.close()
-        reader.close()
 
 
 @pytest.mark.asyncio
 async def test_a_wakeup_that_found_nothing_waits_for_the_next_datagram() -> None:
-    runtime = _Runtime()
-    reader, sender = await _reader(runtime)
-    try:
+    async with _reading() as (runtime, reader, sender):
         reader.loop.add_reader(reader.sock.fileno(), reader._readable)
         reader._readable()  # nothing there: no timer that would poll an idle socket
         assert reader._resume is None and runtime.batches == []
@@ -180,25 +177,18 @@ async def test_a_wakeup_that_found_nothing_waits_for_the_next_datagram() -> None
         second = _sent(sender, 2)
         await asyncio.sleep(0.02)
         assert runtime.batches == [first, second]
-    finally:
-        sender.close()
-        reader.close()
 
 
 @pytest.mark.asyncio
 async def test_the_wait_grows_at_most_twofold_from_one_wakeup_to_the_next() -> None:
-    runtime = _Runtime()
-    reader, sender = await _reader(runtime)
-    try:
+    async with _reading() as (runtime, reader, sender):
         waits = []
         for _ in range(4):  # a slow sender: each wait could be the most at once
             _sent(sender, 2)
             await asyncio.sleep(0.01)
             reader._readable()
-            assert reader._resume is not None
-            waits.append(reader._resume.when() - reader.loop.time())
-            reader._resume.cancel()  # the test reads, not the timer
-            reader._resume = None
+            waits.append(_timer_left(reader))
+            _cancel_timer(reader)
         assert waits[0] <= udp.COALESCE * 1.01
         for before, after in zip(waits, waits[1:], strict=False):
             assert after <= 2 * before * 1.01
@@ -207,10 +197,7 @@ async def test_the_wait_grows_at_most_twofold_from_one_wakeup_to_the_next() -> N
         _sent(sender, 2)
         await asyncio.sleep(0.01)
         reader._readable()
-        assert reader._resume.when() - reader.loop.time() <= udp.COALESCE * 1.01
-    finally:
-        sender.close()
-        reader.close()
+        assert _timer_left(reader) <= udp.COALESCE * 1.01
 
 
 def test_the_wait_lets_about_a_batch_gather_within_its_bounds() -> None:
@@ -236,16 +223,11 @@ async def test_what_the_kernel_drops_is_counted_while_it_runs(
     """A full receive buffer drops datagrams: they are in ``dropped`` within DROPS_EVERY,
     not only at shutdown, and received + dropped is what was sent."""
     monkeypatch.setattr(udp, "DROPS_EVERY", 0.05)
-    runtime = _Runtime()
-    reader, sender = await _reader(runtime)
-    try:
+    async with _reading() as (runtime, reader, sender):
         reader.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a tiny buffer
         sent = _sent(sender, 2000)
         assert runtime.dropped == 0
         await asyncio.sleep(0.2)  # not read meanwhile: the kernel dropped most of them
         assert runtime.dropped > 0
         assert "the kernel dropped" in caplog.text
-    finally:
-        sender.close()
-        reader.close()
     assert sum(map(len, runtime.batches)) + runtime.dropped == len(sent)
