@@ -250,7 +250,7 @@ def import_loghub(source: str, data_dir: str = DATA_DIR) -> list[str]:
     written = []
     os.makedirs(data_dir, exist_ok=True)
     for c in CORPORA.values():
-        if not c.file:
+        if not c.loghub_path:  # (fail2ban comes from Debian, synthetic from nowhere)
             continue
         tree = os.path.join(source, c.loghub_path)
         if os.path.exists(tree):
