@@ -4,7 +4,8 @@ It is started by the main process, never by hand.  It waits for ``start`` on its
 socket (the config it runs, already cut down by relay.workers.plan, and one listening
 socket per source), runs the data path of that config with ChannelDestinations
 (relay.workers.proxy) in place of the real destinations, drops privileges as the main
-process does, and answers READY.  Every half second it sends its counters.  ``reload``
+process does, and answers READY.  ``feed`` tells it which client filters a subscribers
+destination has now (relay.workers.feed).  Every half second it sends its counters.  ``reload``
 switches it to a new config the way the main process switches (relay.reload): unchanged
 sources keep their connections.  ``stop``, SIGTERM or the end of the control socket
 stop it as the relay stops: stop accepting, drain the connections, flush the lines into
@@ -34,7 +35,7 @@ from relay.sources.shared import SharedTable
 from relay.sources.stream import StreamProtocol
 from relay.workers.channel import DONE, READY, json_frame
 from relay.workers.pool import COUNTERS
-from relay.workers.proxy import ChannelProtocol, WorkerTurns, factory
+from relay.workers.proxy import ChannelProtocol, FeedDestination, WorkerTurns, factory
 
 log = logging.getLogger("relay")
 
@@ -180,6 +181,10 @@ async def serve(data_fd: int, control_fd: int, counts_fd: int, n: int = 0) -> in
             op = message["op"]
             if op == "conn":
                 await relay.take(message["source"], socket.socket(fileno=fds[0]))
+            elif op == "feed":
+                dest = relay.destinations.get(message["destination"])
+                if isinstance(dest, FeedDestination):
+                    dest.set_groups(message["version"], message["groups"])
             elif op == "stop":
                 stop.set()
                 return

@@ -111,6 +111,9 @@ def _subscriber() -> tuple[object, _Transport]:
         name = "d"
         named_filters: dict[str, object] = {}
 
+        def regroup(self) -> None:
+            pass
+
     sub = Subscriber(Owner())  # type: ignore[arg-type]
     transport = _Transport()
     sub.transport = transport  # type: ignore[assignment]

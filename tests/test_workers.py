@@ -68,8 +68,8 @@ name = "local"
 listen = "unix-stream:///tmp/never-bound.sock"
 [[destination]]
 name = "live"
-type = "subscribers"
-listen = "tcp://127.0.0.1:0"
+type = "web"
+listen = "127.0.0.1:0"
 [[log]]
 source = ["dg"]
 destination = ["live"]
@@ -98,8 +98,8 @@ def test_a_reload_that_changes_the_workers_is_refused_with_the_reason() -> None:
     moved = _config("""
 [[destination]]
 name = "live"
-type = "subscribers"
-listen = "tcp://127.0.0.1:0"
+type = "web"
+listen = "127.0.0.1:0"
 [[log]]
 source = ["net"]
 destination = ["live"]

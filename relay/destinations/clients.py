@@ -8,7 +8,7 @@ client may narrow its feed with a filter in syslog-ng's language.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from relay.facts.allow import AllowList
 from relay.filter import compile_filter
@@ -77,3 +77,32 @@ class ClientBuffer:
     def stalled(self, now: float, timeout: float) -> bool:
         """Whether it has been full (dropping) for TIMEOUT seconds."""
         return bool(self.full_since) and now - self.full_since >= timeout
+
+
+class Groups:
+    """The distinct filter expressions a feed's clients use ("" for none), as numbered
+    versions: what worker processes render the feed for (relay.workers.feed).  A line a
+    worker sends names the version it was filtered under, so the main process can tell
+    which expression each of its group bits stood for, even after the clients changed."""
+
+    KEEP = 64  # versions remembered; a line filtered under an older one is not delivered
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.exprs: tuple[str, ...] = ()
+        self._known: dict[int, tuple[str, ...]] = {0: ()}
+
+    def update(self, exprs: Iterable[str]) -> bool:
+        """Take the expressions in use now; True when that makes a new version."""
+        now = tuple(sorted(set(exprs)))
+        if now == self.exprs:
+            return False
+        self.version += 1
+        self.exprs = now
+        self._known[self.version] = now
+        self._known.pop(self.version - self.KEEP, None)
+        return True
+
+    def of(self, version: int) -> tuple[str, ...] | None:
+        """The expressions of VERSION, in group order (None: too old, or unknown)."""
+        return self._known.get(version)

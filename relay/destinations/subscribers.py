@@ -14,6 +14,11 @@ filter line is bounded: one longer than MAX_FILTER_LINE gets an ``error:`` line 
 connection is closed, with no more of it buffered.  With ``listen = "tls://..."`` clients
 connect over TLS (with ``tls_ca``, only those whose certificate it signed); SIGHUP reads
 the certificate and key again for the clients that come next.
+
+With worker processes (relay.workers) the clients stay here, and the workers filter and
+render: the distinct expressions in use (``groups``, clients.Groups) go to every worker
+through ``on_groups`` whenever they change, and ``deliver`` hands the lines a worker sent,
+each with the groups it passed, to the clients whose expression that is.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import cast
 
 from relay.config import SubscribersConfig
 from relay.destinations.base import Destination, Filter, Render, log
-from relay.destinations.clients import Admission, ClientBuffer, compile_client_filter
+from relay.destinations.clients import Admission, ClientBuffer, Groups, compile_client_filter
 from relay.flow import FlowControl
 from relay.message import FLAG_LOCAL, LogMessage
 from relay.sources.tls import server_context
@@ -42,6 +47,7 @@ class Subscriber(asyncio.Protocol, ClientBuffer):
         self.owner = owner
         self.transport: asyncio.Transport | None = None
         self.filter: Callable[[LogMessage], bool] | None = None
+        self.expr = ""  # the text of that filter ("" for none)
         self.sent = 0
         self._inbuf = bytearray()  # a filter line, until its newline comes
         self.peer = ""
@@ -60,10 +66,12 @@ class Subscriber(asyncio.Protocol, ClientBuffer):
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         self.owner.clients.add(self)
+        self.owner.regroup()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.owner.clients.discard(self)
         self.pending.clear()
+        self.owner.regroup()
 
     def data_received(self, data: bytes) -> None:
         if self.transport is None or self.transport.is_closing():
@@ -94,6 +102,8 @@ class Subscriber(asyncio.Protocol, ClientBuffer):
     def set_filter(self, expr: str) -> None:
         if not expr:
             self.filter = None
+            self.expr = ""
+            self.owner.regroup()
             log.info("destination %s: subscriber %s cleared its filter", self.owner.name,
                      self.peer)
             return
@@ -102,6 +112,8 @@ class Subscriber(asyncio.Protocol, ClientBuffer):
         except Exception as exc:  # a bad expression must never drop the connection
             self.reply(f"error: {exc}\n".encode())
             return
+        self.expr = expr
+        self.owner.regroup()
         log.info("destination %s: subscriber %s filters with %s", self.owner.name, self.peer,
                  expr)
 
@@ -140,6 +152,9 @@ class SubscribersDestination(Destination[SubscribersConfig]):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reaper: asyncio.TimerHandle | None = None
         self.disconnected_stalled = 0
+        self.groups = Groups()
+        #: told of every change of ``groups`` (by the worker pool, which passes it on)
+        self.on_groups: Callable[[SubscribersDestination], None] | None = None
 
     async def start(self) -> list[str]:
         loop = self._loop = asyncio.get_running_loop()
@@ -207,6 +222,29 @@ class SubscribersDestination(Destination[SubscribersConfig]):
             if not client.push(data, now or (now := time.monotonic())):
                 self.dropped += 1
         self.written += 1
+
+    def regroup(self) -> None:
+        """A client came, went or changed its filter: a new version of the groups, if
+        that changed the expressions in use."""
+        if self.groups.update(c.expr for c in self.clients) and self.on_groups is not None:
+            self.on_groups(self)
+
+    def deliver(self, version: int, offered: int, lines: list[tuple[int, bytes]]) -> None:
+        """LINES from a worker, each with its mask of the groups of VERSION it passed;
+        OFFERED messages were looked at for them.  The clients flush at the end."""
+        exprs = self.groups.of(version)
+        if exprs is None or not self.clients:
+            return
+        targets = [[c for c in self.clients if c.expr == expr] for expr in exprs]
+        now = time.monotonic()
+        for mask, data in lines:
+            for group, clients in enumerate(targets):
+                if mask >> group & 1:
+                    for client in clients:
+                        if not client.push(data, now):
+                            self.dropped += 1
+        self.written += offered
+        self.end_batch()
 
     def end_batch(self) -> None:
         for client in self.clients:

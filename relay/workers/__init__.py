@@ -17,6 +17,7 @@ the main process's reading of the channels, a channel whose buffer fills pauses 
 worker's connections.  Lines of one connection stay in order (one connection is one
 worker, one channel, read in order).  A source is served by the workers when every
 destination its log paths reach takes rendered lines as they are (file, pipe, program,
-stdout); others (TLS, unix sockets, stdin, NATS, or paths to subscribers, the web feed or
-NATS, which need each message) stay in the main process.
+stdout) or is a subscribers feed (the workers run its clients' filters and render for
+them, relay.workers.feed); others (TLS, unix sockets, stdin, NATS, or paths to the web
+feed, NATS or a templated file path, which need each message) stay in the main process.
 """

@@ -9,6 +9,9 @@ number), a name and a body:
   filters and rewrites, for the destination named: the main process renders it, since
   its SEQNUM is the real destination's next number (one sequence, whichever worker
   parsed it, as syslog-ng numbers a destination's local messages);
+- ``FEED``: a subscribers destination's rendered lines, each with the set of the
+  destination's client filters it passed (relay.workers.feed): the main process hands
+  each line to the clients whose filter that is;
 - ``STATS``: the worker's counters, as JSON (absolute values, after every turn of the
   worker's loop that sent lines, every half second, and once more at the end);
 - ``TURN_END``: the batch numbered (slot, number) of a UDP socket the workers share has
@@ -34,7 +37,7 @@ from typing import Any
 
 import orjson
 
-DATA, STATS, READY, DONE, LOCAL, TURN_END = 1, 2, 3, 4, 5, 6
+DATA, STATS, READY, DONE, LOCAL, TURN_END, FEED = 1, 2, 3, 4, 5, 6, 7
 _HEAD = struct.Struct("<BIHIIQ")
 HEAD = _HEAD.size
 SCRATCH = 64 * 1024  # the reader's buffer for small frames
@@ -47,6 +50,13 @@ def data_frame(name: bytes, lines: int, data: bytes, slot: int = 0,
     """A DATA frame as pieces to write together (the data is not copied); NUMBER > 0: the
     lines of that batch of the shared socket SLOT."""
     return [_HEAD.pack(DATA, len(data), len(name), lines, slot, number) + name, data]
+
+
+def feed_frame(name: bytes, offered: int, body: bytes, slot: int = 0,
+               number: int = 0) -> list[bytes]:
+    """A FEED frame: BODY (relay.workers.feed.encode) holds the lines of OFFERED messages
+    that passed a client filter (tagged as DATA is)."""
+    return [_HEAD.pack(FEED, len(body), len(name), offered, slot, number) + name, body]
 
 
 def turn_end_frame(slot: int, number: int) -> bytes:

@@ -15,7 +15,17 @@ import orjson
 
 from relay.destinations.base import WRITE_LINES
 from relay.flow import FlowControl
-from relay.workers.channel import DATA, DONE, LOCAL, READY, STATS, TURN_END, FrameReader, read_json
+from relay.workers.channel import (
+    DATA,
+    DONE,
+    FEED,
+    LOCAL,
+    READY,
+    STATS,
+    TURN_END,
+    FrameReader,
+    read_json,
+)
 from relay.workers.reorder import Reorder
 
 log = logging.getLogger("relay")
@@ -59,7 +69,7 @@ class MainChannel(asyncio.BufferedProtocol):
 
     def frame(self, kind: int, name: str, lines: int, body: bytearray, slot: int,
               number: int) -> None:
-        if kind == DATA or kind == LOCAL:
+        if kind == DATA or kind == LOCAL or kind == FEED:
             if number:  # a batch of a shared UDP socket: written in the order read
                 self.pool.write_all(self.pool.reorder.data(
                     slot, number, (kind, name, lines, body), time.monotonic()))

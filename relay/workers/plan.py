@@ -1,8 +1,9 @@
 """Which sources the workers serve, and the config a worker runs (no IO).
 
 A source is served by the workers when it listens on TCP or UDP and every destination
-its log paths can reach writes rendered lines as they are: a file with a fixed path, a
-pipe, a program or stdout.  A worker runs the config cut down to those sources, the
+its log paths can reach writes rendered lines as they are (a file with a fixed path, a
+pipe, a program or stdout), or is a subscribers feed, whose clients' filters the workers
+run (relay.workers.feed).  A worker runs the config cut down to those sources, the
 log paths that take them and the destinations these reach, without [metrics].
 """
 
@@ -13,7 +14,7 @@ import dataclasses
 from relay.config import Config, DestinationConfig
 
 SCHEMES = ("tcp", "udp")
-LINE_TYPES = ("file", "pipe", "program", "stdout")
+LINE_TYPES = ("file", "pipe", "program", "stdout", "subscribers")
 
 
 def _takes(log_sources: tuple[str, ...], flags: tuple[str, ...], source: str) -> bool:

@@ -5,7 +5,10 @@ each its config and the sockets it reads (relay.workers.listen), and waits until
 one has started them; only then are TCP connections accepted and handed over.  From then
 on each channel's DATA frames go to the real destinations' ``write`` (a full chunk as it
 came, small ones joined), its LOCAL messages to their ``send``, a shared UDP socket's
-batches through the Reorder first, and its STATS to the sources' counters.
+batches through the Reorder first, its FEED lines to the subscribers destination's
+clients, and its STATS to the sources' counters.  Each subscribers destination's groups
+of client filters (relay.workers.feed) go to every worker when they change, and to a
+worker that starts or reloads.
 
 The main process keeps its copy of every UDP socket and the TCP listening sockets: a
 worker that dies is replaced by a new one on the same sockets, so that what waits in
@@ -29,12 +32,13 @@ from typing import Any
 
 from relay.config import Config
 from relay.destinations.base import Destination
+from relay.destinations.subscribers import SubscribersDestination
 from relay.errors import ConfigError
 from relay.flow import FlowControl
 from relay.sources.base import SourceRuntime
 from relay.sources.shared import SharedTable
-from relay.workers import plan
-from relay.workers.channel import DATA
+from relay.workers import feed, plan
+from relay.workers.channel import DATA, FEED
 from relay.workers.link import Joiner, MainChannel, Worker
 from relay.workers.listen import PoolListener, bind
 from relay.workers.reorder import Reorder
@@ -96,6 +100,26 @@ class WorkerPool:
         self.lookup = dict(destinations)
         for name, dest in self.lookup.items():
             dest.held_before = functools.partial(self.held_for, name)
+            if isinstance(dest, SubscribersDestination):
+                dest.on_groups = self.send_groups
+
+    def send_groups(self, dest: SubscribersDestination,
+                    workers: list[Worker] | None = None) -> None:
+        """Tell the workers (every started one, or WORKERS) DEST's client filters now."""
+        groups = dest.groups
+        message = {"op": "feed", "destination": dest.name, "version": groups.version,
+                   "groups": list(groups.exprs)}
+        for worker in self.workers if workers is None else workers:
+            if worker.started and not worker.stopping:
+                try:
+                    worker.tell(message)
+                except OSError:
+                    pass  # it is exiting: its replacement is told when it starts
+
+    def _send_all_groups(self, workers: list[Worker]) -> None:
+        for dest in self.lookup.values():
+            if isinstance(dest, SubscribersDestination):
+                self.send_groups(dest, workers)
 
     def held_for(self, name: str) -> int:
         """Bytes of lines for destination NAME held here: joined, or waiting their turn."""
@@ -110,6 +134,13 @@ class WorkerPool:
             return
         if kind == DATA:
             self.joiner.write(name, dest, body, lines)
+        elif kind == FEED:
+            try:
+                version, feed_lines = feed.decode(body)
+            except ValueError as exc:  # cannot happen: the channel carries whole frames
+                log.error("a feed frame for %r: %s", name, exc)
+                return
+            dest.deliver(version, lines, feed_lines)
         else:  # numbered and rendered here, in the order the channel brought it
             self.joiner.write_held(name)
             dest.send(pickle.loads(body))
@@ -175,6 +206,7 @@ class WorkerPool:
             if not answer.get("ok"):
                 raise ConfigError(f"worker {worker.n}: {answer.get('error', 'did not start')}")
         self.running = True
+        self._send_all_groups(self.workers)
         self._unsticking = asyncio.get_running_loop().call_later(0.5, self._unstick)
         for listener in self.listeners.values():
             listener.accepting()
@@ -278,6 +310,7 @@ class WorkerPool:
         answer = await self._wait(worker, START_TIMEOUT)
         if answer.get("ok"):
             answer = await self._start(worker)
+            self._send_all_groups([worker])
             self._hand_waiting()
         if not answer.get("ok"):
             log.error("worker %d: %s", worker.n, answer.get("error"))
@@ -297,6 +330,7 @@ class WorkerPool:
             w, message, [self.sockets[n][0].fileno() for n in names], START_TIMEOUT)
             for w in self.workers))
         self._look_up(destinations)
+        self._send_all_groups(self.workers)  # (a new destination's worker side has none)
         for listener in self.listeners.values():
             listener.accepting()
         for name in list(self.sockets):

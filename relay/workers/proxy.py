@@ -9,6 +9,10 @@ goes alone, as a LOCAL frame, since the real destination gives its SEQNUM.  The 
 transport pauses the worker's connections while its buffer is over HIGH (the main process
 reads slowly because a destination is congested) and resumes them below LOW.  A datagram source
 cannot be paused: past HARD bytes waiting, chunks are dropped and counted.
+
+A subscribers destination is a FeedDestination: it renders only while the main process
+says somebody subscribes, and sends each line with the client filters it passed
+(relay.workers.feed) in FEED frames.
 """
 
 from __future__ import annotations
@@ -18,14 +22,22 @@ import pickle
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from relay.config import BufferedConfig, DestinationConfig
+from relay.config import BufferedConfig, DestinationConfig, SubscribersConfig
 from relay.destinations.base import BufferedDestination, Destination, Filter, Render
 from relay.errors import ConfigError
 from relay.flow import FlowControl
 from relay.message import FLAG_LOCAL, LogMessage
 from relay.sources.base import Throttle
 from relay.sources.shared import SharedCount
-from relay.workers.channel import STATS, data_frame, json_frame, local_frame, turn_end_frame
+from relay.workers import feed
+from relay.workers.channel import (
+    STATS,
+    data_frame,
+    feed_frame,
+    json_frame,
+    local_frame,
+    turn_end_frame,
+)
 
 HIGH = 1024 * 1024
 LOW = 256 * 1024
@@ -140,14 +152,8 @@ class ChannelDestination(BufferedDestination[BufferedConfig]):
         if not msg.flags & FLAG_LOCAL:
             self._buf.append(self.render(msg))
             return
-        # its SEQNUM is the real destination's to give: the main process renders it,
-        # after the lines before it
         self.flush()
-        if self.channel.full():
-            self.dropped += 1
-            return
-        self.channel.send(local_frame(self._name, pickle.dumps(msg), *self.channel.tag))
-        self.channel.report_soon()
+        _send_local(self, self.channel, msg)
 
     def direct_sink(self) -> Callable[[bytes], None] | None:
         return super().direct_sink()  # (a message that is not local: held as send holds it)
@@ -167,6 +173,81 @@ class ChannelDestination(BufferedDestination[BufferedConfig]):
         self.channel.send(data_frame(self._name, lines, data, *self.channel.tag))
         self.channel.report_soon()  # (written is counted where the lines reach the kernel:
         # by the real destination, in the main process)
+
+
+def _send_local(dest: Destination[Any], channel: ChannelProtocol, msg: LogMessage) -> None:
+    """A local message goes alone: its SEQNUM is the real destination's to give, so the
+    main process renders it, after the lines before it (flushed already)."""
+    if channel.full():
+        dest.dropped += 1
+        return
+    channel.send(local_frame(dest.name.encode(), pickle.dumps(msg), *channel.tag))
+    channel.report_soon()
+
+
+class FeedDestination(Destination[SubscribersConfig]):
+    """A subscribers destination in a worker: the lines its subscribers' filters pass, each
+    with their mask, to the main process, which owns the clients."""
+
+    def __init__(self, config: SubscribersConfig, render: Render, flow: FlowControl,
+                 channel: ChannelProtocol, named_filters: Mapping[str, Filter] | None = None):
+        super().__init__(config, render, flow, named_filters)
+        self.channel = channel
+        self._name = config.name.encode()
+        self.groups = feed.FeedFilters(self.named_filters)
+        self._lines: list[tuple[int, bytes]] = []
+        self._offered = 0  # messages looked at since the last frame
+        self.warning = Throttle()
+
+    def set_groups(self, version: int, exprs: list[str]) -> None:
+        """The main process's groups of VERSION (relay.workers.feed); what was filtered
+        under the old ones goes first."""
+        self.flush()
+        self.groups.set(version, exprs)
+
+    def idle(self) -> Callable[[], bool] | None:
+        groups = self.groups
+        return lambda: not groups.filters
+
+    def send(self, msg: LogMessage) -> None:
+        if msg.flags & FLAG_LOCAL:
+            self.flush()
+            _send_local(self, self.channel, msg)
+            return
+        if not self.groups.filters:
+            return
+        self._offered += 1
+        mask = self.groups.mask(msg)
+        if mask:
+            self._lines.append((mask, self.render(msg)))
+
+    def end_batch(self) -> None:
+        if not self.channel.tag[1]:  # (a batch of a shared socket: its turn flushes it)
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._offered:
+            return
+        lines, offered = self._lines, self._offered
+        self._lines, self._offered = [], 0
+        if self.channel.full():
+            self.dropped += len(lines)
+            self.warning.warn("destination %s: %d lines dropped: the main process is %d "
+                              "bytes behind (datagrams cannot be paused)", self.name,
+                              len(lines), HARD)
+            return
+        body = feed.encode(self.groups.version, len(self.groups.filters), lines)
+        self.channel.send(feed_frame(self._name, offered, body, *self.channel.tag))
+        self.channel.report_soon()
+
+    def queued(self) -> int:
+        return sum(len(line) for _, line in self._lines)
+
+    async def flushed(self) -> None:
+        self.flush()
+
+    async def stop(self) -> None:
+        self.flush()
 
 
 class WorkerTurns:
@@ -199,6 +280,8 @@ def factory(channel: ChannelProtocol):  # type: ignore[no-untyped-def]
 
     def make(config: DestinationConfig, render: Render, flow: FlowControl,
              named_filters: Mapping[str, Filter] | None = None) -> Destination[Any]:
+        if isinstance(config, SubscribersConfig):
+            return FeedDestination(config, render, flow, channel, named_filters)
         if not isinstance(config, BufferedConfig):
             raise ConfigError(f"destination {config.name!r} cannot be written by a worker")
         return ChannelDestination(config, render, flow, channel, named_filters)

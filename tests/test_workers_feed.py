@@ -1,0 +1,263 @@
+"""A subscribers destination fed by the workers: the groups of client filters, the FEED
+frames, the worker's side, and the relay with two workers end to end."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from relay.config import SubscribersConfig, loads
+from relay.config.values import parse_listen
+from relay.destinations.clients import Groups
+from relay.flow import FlowControl
+from relay.message import LogMessage
+from relay.workers import feed, plan
+from relay.workers.channel import FEED, FrameReader
+from relay.workers.proxy import ChannelProtocol, FeedDestination
+from tests.fixedclock import parse_at
+from tests.relayproc import RelayProcess, lines_of, wait_for
+
+CONFIG = """
+[options]
+workers = 2
+[[source]]
+name = "net"
+listen = "tcp://127.0.0.1:0"
+[[source]]
+name = "dg"
+listen = "udp://127.0.0.1:0"
+[[destination]]
+name = "file"
+type = "file"
+path = "out.json"
+template = "$PROGRAM $MSG\\n"
+[[destination]]
+name = "live"
+type = "subscribers"
+listen = "tcp://127.0.0.1:0"
+template = "$PROGRAM $MSG\\n"
+[[log]]
+source = ["net", "dg"]
+destination = ["file", "live"]
+"""
+
+
+# -- without processes -------------------------------------------------------------------
+
+def test_sources_that_reach_subscribers_are_served_by_the_workers() -> None:
+    assert plan.served(loads(CONFIG, "relay.toml")) == ("net", "dg")
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(0, 70).flatmap(
+    lambda groups: st.tuples(st.just(groups), st.lists(st.tuples(
+        st.integers(0, 2**groups - 1), st.binary(max_size=300)), max_size=20))))
+def test_a_feed_body_comes_back_as_it_was_made(version: int,
+                                               lines: tuple[int, list[tuple[int, bytes]]]
+                                               ) -> None:
+    groups, entries = lines
+    assert feed.decode(feed.encode(version, groups, entries)) == (version, entries)
+
+
+def test_a_feed_body_cut_short_is_refused() -> None:
+    body = feed.encode(3, 2, [(1, b"abc\n"), (3, b"de\n")])
+    for end in (2, len(body) - 1, len(body) - 4):
+        with pytest.raises(ValueError):
+            feed.decode(body[:end])
+
+
+def test_groups_take_a_new_version_only_when_the_expressions_change() -> None:
+    groups = Groups()
+    assert not groups.update([])
+    assert groups.update(["", 'program("a")', ""])
+    assert (groups.version, groups.exprs) == (1, ("", 'program("a")'))
+    assert not groups.update(['program("a")', ""])  # the same set, in another order
+    assert groups.update([""])
+    assert groups.of(1) == ("", 'program("a")') and groups.of(2) == ("",)
+    for n in range(Groups.KEEP):
+        groups.update([f'program("p{n}")'])
+    assert groups.of(1) is None  # forgotten: its lines are delivered to nobody
+    assert groups.of(groups.version) == (f'program("p{Groups.KEEP - 1}")',)
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def set_write_buffer_limits(self, high: int, low: int) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def is_closing(self) -> bool:
+        return False
+
+    def write(self, piece: bytes) -> None:
+        self.data += piece
+
+    def writelines(self, pieces: list[bytes]) -> None:
+        for piece in pieces:
+            self.write(piece)
+
+
+def _message(program: str, text: str) -> LogMessage:
+    return parse_at(b"<13>Dec  3 07:00:00 host %s: %s" % (program.encode(), text.encode()))
+
+
+@pytest.mark.asyncio
+async def test_a_worker_renders_a_feed_only_for_the_groups_it_was_told() -> None:
+    channel = ChannelProtocol(FlowControl())
+    transport = _Transport()
+    channel.connection_made(transport)  # type: ignore[arg-type]
+    rendered: list[str] = []
+
+    def render(msg: LogMessage) -> bytes:
+        program = msg.values["PROGRAM"]
+        rendered.append(program)
+        return f"{program} {msg.values['MESSAGE']}\n".encode()
+
+    config = SubscribersConfig(name="live", type="subscribers",
+                               listen=parse_listen("tcp://127.0.0.1:0"))
+    dest = FeedDestination(config, render, FlowControl(), channel)
+    idle = dest.idle()
+    assert idle is not None and idle()
+    dest.send(_message("a", "1"))
+    dest.end_batch()
+    assert rendered == [] and not transport.data  # nobody subscribes: nothing done
+
+    dest.set_groups(1, ["", 'program("a")'])
+    assert not idle()
+    for program in "aba":
+        dest.send(_message(program, "2"))
+    dest.end_batch()
+    dest.set_groups(2, ['program("a")'])
+    dest.send(_message("b", "3"))  # passes no group: not rendered
+    dest.send(_message("a", "3"))
+    dest.end_batch()
+    channel.write_pending()
+    assert rendered == ["a", "b", "a", "a"]
+    frames = FrameReader().feed(bytes(transport.data))
+    assert [(kind, name, offered) for kind, name, offered, *_ in frames] == [
+        (FEED, "live", 3), (FEED, "live", 2)]
+    assert feed.decode(frames[0][3]) == (1, [(0b11, b"a 2\n"), (0b01, b"b 2\n"),
+                                             (0b11, b"a 2\n")])
+    assert feed.decode(frames[1][3]) == (2, [(0b1, b"a 3\n")])
+
+
+# -- end to end --------------------------------------------------------------------------
+
+class _Reader:
+    """A subscriber: its lines, read on a thread."""
+
+    def __init__(self, address: tuple[str, int], expr: str = ""):
+        self.sock = socket.create_connection(address)
+        if expr:
+            self.sock.sendall(expr.encode() + b"\n")
+        self.data = bytearray()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        while chunk := self.sock.recv(1 << 20):
+            self.data += chunk
+
+    def lines(self) -> list[bytes]:
+        return bytes(self.data).splitlines()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _probe_until(readers: list[_Reader], conns: list[socket.socket], what: str) -> None:
+    """Send a probe line on each of CONNS (each worker has one) until every reader has
+    one from each: their filters have reached every worker."""
+    deadline = time.monotonic() + 15
+    while True:
+        for n, conn in enumerate(conns):
+            conn.sendall(b"<13>Dec  3 07:00:00 host c1: probe%d\n" % n)
+        time.sleep(0.05)
+        if all(all(b"c1 probe%d" % n in r.lines() for n in range(len(conns)))
+               for r in readers):
+            return
+        assert time.monotonic() < deadline, what
+
+
+def _send(address: tuple[str, int], conn: int, count: int, barrier: threading.Barrier) -> None:
+    with socket.create_connection(address) as s:
+        barrier.wait()
+        s.sendall(b"".join(b"<13>Dec  3 07:00:00 host c%d: %d\n" % (conn, i)
+                           for i in range(count)))
+
+
+def _numbers(lines: list[bytes], program: bytes) -> list[int]:
+    return [int(line.split()[1]) for line in lines if line.split()[0] == program
+            and not line.split()[1].startswith(b"probe")]
+
+
+def test_subscribers_with_filters_are_fed_by_both_workers_in_order(tmp_path: Path) -> None:
+    with RelayProcess(CONFIG, str(tmp_path), expect_addresses=3) as relay:
+        assert relay.stderr().count("served by 2 workers") == 2
+        everything = _Reader(relay.address("live"))
+        only_c1 = _Reader(relay.address("live"), 'program("c1")')
+        probes = [socket.create_connection(relay.address("net")) for _ in range(2)]
+        _probe_until([everything, only_c1], probes, "the filters reached the workers")
+        count, conns = 2000, 8
+        barrier = threading.Barrier(conns)
+        threads = [threading.Thread(target=_send, args=(relay.address("net"), c, count,
+                                                        barrier)) for c in range(conns)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            for i in range(count):
+                udp.sendto(b"<13>Dec  3 07:00:00 host dg: %d" % i, relay.address("dg"))
+                if i % 100 == 99:
+                    time.sleep(0.01)
+        wait_for(lambda: len(_numbers(everything.lines(), b"dg")) >= count, 20,
+                 "every line to the subscriber")
+        file_lines = lines_of(str(tmp_path / "out.json"))
+        for c in range(conns):
+            program = b"c%d" % c
+            assert _numbers(everything.lines(), program) == list(range(count))
+            assert _numbers(file_lines, program) == list(range(count))
+        assert _numbers(everything.lines(), b"dg") == list(range(count))
+        wait_for(lambda: len(_numbers(only_c1.lines(), b"c1")) >= count, 10, "c1's lines")
+        time.sleep(0.2)  # (nothing else is coming to it)
+        assert {line.split()[0] for line in only_c1.lines()} == {b"c1"}
+        assert _numbers(only_c1.lines(), b"c1") == list(range(count))
+        for sock in probes:
+            sock.close()
+        everything.close()
+        only_c1.close()
+        assert relay.stop() == 0
+    assert "destination live: " in relay.stderr() and ", 0 dropped" in relay.stderr()
+
+
+def test_nobody_subscribed_means_nothing_rendered_for_the_feed(tmp_path: Path) -> None:
+    """While nobody subscribes the workers take the direct way to the file (the render of
+    the message is skipped), and a subscriber that comes later is fed at once."""
+    with RelayProcess(CONFIG, str(tmp_path), expect_addresses=3) as relay:
+        with socket.create_connection(relay.address("net")) as s:
+            s.sendall(b"".join(b"<13>Dec  3 07:00:00 host c0: %d\n" % i for i in range(500)))
+            wait_for(lambda: len(lines_of(str(tmp_path / "out.json"))) == 500, 10, "the file")
+            late = _Reader(relay.address("live"))
+            _probe_until([late], [s], "the subscriber reached the worker")
+            late.close()
+        assert relay.stop() == 0
+    stats: dict[str, Any] = {}
+    for line in relay.stderr().splitlines():
+        if "destination live: " in line and "written" in line:
+            stats["live"] = line
+    assert "live" in stats and " 0 dropped" in stats["live"]
+    # the 500 lines before the subscriber were never offered to the feed
+    written = int(stats["live"].split("destination live: ")[1].split()[0])
+    assert 1 <= written < 500
+
