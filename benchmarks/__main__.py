@@ -56,6 +56,7 @@ from types import FrameType
 from benchmarks import corpus, daemons
 from benchmarks.daemons import Daemon
 from benchmarks.procs import (
+    FeedReader,
     LineCounter,
     cpu_seconds,
     peak_rss_mib,
@@ -96,6 +97,8 @@ class Result:
     sha256: str = ""  # of the output file
     lines_digest: str = ""  # of the output's lines in any order
     same_as_syslog_ng: bool | None = None  # relay only, TCP only
+    feed: str = ""  # relay only: its subscribers destination (--feed idle or subscribed)
+    feed_lines: int | None = None  # --feed subscribed: the lines its subscriber got
     error: str = ""
     output: str = field(default="", repr=False)  # kept until compared, then removed
 
@@ -160,10 +163,12 @@ class Run:
     rsyslog: daemons.Rsyslog | None
     udp_drain: float
     profile: str | None = None
+    feed: str = "none"  # the relay's subscribers destination: none, idle or subscribed
 
     def start(self, name: str, workdir: str, kind: str) -> Daemon:
         if name == "relay":
-            return daemons.start_relay(workdir, kind, self.relay_options)
+            return daemons.start_relay(workdir, kind, self.relay_options,
+                                       feed=self.feed != "none")
         if name == "syslog-ng":
             return daemons.start_syslog_ng(workdir, kind)
         assert self.rsyslog is not None
@@ -187,6 +192,7 @@ def measure(run: Run, result: Result, kind: str, loggen_args: list[str],
     loggen: subprocess.Popen[bytes] | None = None
     spy: subprocess.Popen[bytes] | None = None
     daemon: Daemon | None = None
+    subscriber: FeedReader | None = None
     loggen_out = os.path.join(workdir, "loggen.out")
     try:
         daemon = run.start(result.daemon, workdir, kind)
@@ -199,6 +205,11 @@ def measure(run: Run, result: Result, kind: str, loggen_args: list[str],
             time.sleep(1.0)  # py-spy attaches
         if kind == "udp":
             result.rcvbuf = receive_buffer(daemon.port)
+        if daemon.feed_port:
+            result.feed = run.feed
+            if run.feed == "subscribed":
+                subscriber = FeedReader(daemon.feed_port)
+                time.sleep(0.5)  # (the workers hear of it)
         counter = LineCounter(daemon.output)
         cpu0 = cpu_seconds(daemon.proc.pid)
         with open(loggen_out, "wb") as out:
@@ -257,6 +268,8 @@ def measure(run: Run, result: Result, kind: str, loggen_args: list[str],
         result.sent = sent if sent is not None else (expected or 0)
         daemon.stop()
         result.written = counter.poll()  # anything flushed on the way out counts as written
+        if subscriber is not None:
+            result.feed_lines = subscriber.close()
         if result.error:
             print(f"{result.bench}, {result.daemon}: {result.error}; its stderr ends:\n"
                   f"{daemon.stderr()}", file=sys.stderr)
@@ -273,6 +286,8 @@ def measure(run: Run, result: Result, kind: str, loggen_args: list[str],
             stop(loggen)
         if daemon is not None:
             daemon.stop()
+        if subscriber is not None:
+            subscriber.close(0)
         if spy is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 spy.wait(30)  # py-spy writes its file when the process it watches exits
@@ -412,6 +427,9 @@ def print_table(results: list[Result]) -> None:
             udp = (f"{r.drops_burst} / {r.drops_after}", f"{r.rcvbuf // 1024}"
                    if r.rcvbuf else "?") if r.workload == "udp" else ("", "")
             err = f" ({r.error})" if r.error else ""
+            if r.feed:
+                err += (" + feed, nobody subscribed" if r.feed_lines is None else
+                        f" + feed, 1 subscriber got {r.feed_lines}")
             print(f"| {bench} | {r.daemon}{err} | {r.sent} | {r.written} | "
                   f"{r.pct_written:.2f} | {r.rate:,.0f} | {r.cpu_us:.2f} | {r.rss_mib:.1f} | "
                   f"{same} | {udp[0]} | {udp[1]} | {r.sender_us:.2f} |")
@@ -512,6 +530,10 @@ def main(argv: list[str] | None = None) -> int:
                     metavar="KEY=VALUE",
                     help="an [options] entry for the relay's config, e.g. workers=2 "
                          "(repeatable; VALUE as TOML, else as a string)")
+    ap.add_argument("--feed", choices=["none", "idle", "subscribed"], default="none",
+                    help="give the relay a subscribers destination too, as the shipped "
+                         "config has: nobody subscribed (idle), or one subscriber reading "
+                         "every line (default none)")
     ap.add_argument("--data-dir", help="where the corpus files are (default benchmarks/data)")
     ap.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     ap.add_argument("--profile", metavar="FILE",
@@ -589,7 +611,8 @@ def main(argv: list[str] | None = None) -> int:
     root = tempfile.mkdtemp(prefix="relay-bench-")
     run = Run(root, peers, dict(args.relay_option), rsyslog,
               udp_drain=1.0 if args.quick else 2.0,
-              profile=os.path.abspath(args.profile) if args.profile else None)
+              profile=os.path.abspath(args.profile) if args.profile else None,
+              feed=args.feed)
     results: list[Result] = []
     micro_results: list[tuple[str, float]] = []
     groups: list[Callable[[], Iterator[Result]]] = []

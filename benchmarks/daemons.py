@@ -42,6 +42,7 @@ class Daemon:
     port: int
     output: str
     workdir: str
+    feed_port: int = 0  # the relay's subscribers destination (--feed), 0 for none
 
     def stop(self) -> None:
         stop(self.proc)
@@ -85,9 +86,18 @@ def toml_value(text: str) -> str:
 
 
 def relay_config(kind: str, port: int, output: str,
-                 options: Mapping[str, str] | None = None) -> str:
+                 options: Mapping[str, str] | None = None, feed_port: int = 0) -> str:
+    """The relay's config: KIND on PORT into OUTPUT with the seed template, and with
+    FEED_PORT a subscribers destination there too, as the shipped config has one."""
     merged = {"keep_hostname": "true", "use_dns": "false", **(options or {})}
     lines = "".join(f"{k} = {toml_value(v)}\n" for k, v in merged.items())
+    feed = f"""
+[[destination]]
+name = "d_live"
+type = "subscribers"
+listen = "tcp://127.0.0.1:{feed_port}"
+template = "{SEED_TEMPLATE}"
+""" if feed_port else ""
     return f"""\
 [options]
 {lines}
@@ -102,20 +112,25 @@ name = "d_json"
 type = "file"
 path = "{output}"
 template = "{SEED_TEMPLATE}"
-
+{feed}
 [[log]]
 source = ["s_net"]
-destination = ["d_json"]
+destination = ["d_json"{', "d_live"' if feed_port else ''}]
 """
 
 
-def start_relay(workdir: str, kind: str, options: Mapping[str, str] | None = None) -> Daemon:
+def start_relay(workdir: str, kind: str, options: Mapping[str, str] | None = None,
+                feed: bool = False) -> Daemon:
     port = free_port(kind)
+    feed_port = free_port("tcp") if feed else 0
     conf = os.path.join(workdir, "relay.toml")
     with open(conf, "w") as f:
-        f.write(relay_config(kind, port, os.path.join(workdir, "out.json"), options))
-    return _launch("relay", [sys.executable, "-m", "relay", "--config", conf],
-                   workdir, port, kind, env=relay_env())
+        f.write(relay_config(kind, port, os.path.join(workdir, "out.json"), options,
+                             feed_port))
+    daemon = _launch("relay", [sys.executable, "-m", "relay", "--config", conf],
+                     workdir, port, kind, env=relay_env())
+    daemon.feed_port = feed_port
+    return daemon
 
 
 # -- syslog-ng -----------------------------------------------------------------------------

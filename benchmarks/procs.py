@@ -13,6 +13,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 
@@ -150,4 +151,26 @@ class LineCounter:
                     self.lines += chunk.count(b"\n")
         except FileNotFoundError:
             pass
+        return self.lines
+
+
+class FeedReader:
+    """One subscriber of the relay's feed (``--feed subscribed``), on a thread: it counts
+    the lines it gets until the relay closes the connection."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.lines = 0
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := self.sock.recv(1 << 20):
+                self.lines += chunk.count(b"\n")
+
+    def close(self, timeout: float = 15.0) -> int:
+        """The lines it got, once the relay ended the feed (or TIMEOUT passed)."""
+        self.thread.join(timeout)
+        self.sock.close()
         return self.lines

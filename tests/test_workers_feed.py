@@ -57,12 +57,21 @@ def test_sources_that_reach_subscribers_are_served_by_the_workers() -> None:
 
 @given(st.integers(0, 2**32 - 1), st.integers(0, 70).flatmap(
     lambda groups: st.tuples(st.just(groups), st.lists(st.tuples(
-        st.integers(0, 2**groups - 1), st.binary(max_size=300)), max_size=20))))
-def test_a_feed_body_comes_back_as_it_was_made(version: int,
-                                               lines: tuple[int, list[tuple[int, bytes]]]
-                                               ) -> None:
+        st.integers(0, min(3, 2**groups - 1)), st.binary(max_size=300)), max_size=20))))
+def test_a_feed_body_keeps_every_line_and_mask_in_runs(version: int,
+                                                       lines: tuple[int, list[tuple[int, bytes]]]
+                                                       ) -> None:
     groups, entries = lines
-    assert feed.decode(feed.encode(version, groups, entries)) == (version, entries)
+    got_version, runs = feed.decode(feed.encode(version, groups, entries))
+    assert got_version == version
+    # lines that follow each other with the same mask make one run, in order
+    assert all(a[0] != b[0] for a, b in zip(runs, runs[1:], strict=False))
+    assert sum(count for _, count, _ in runs) == len(entries)
+    at = 0
+    for mask, count, data in runs:
+        assert [m for m, _ in entries[at:at + count]] == [mask] * count
+        assert data == b"".join(line for _, line in entries[at:at + count])
+        at += count
 
 
 def test_a_feed_body_cut_short_is_refused() -> None:
@@ -146,9 +155,9 @@ async def test_a_worker_renders_a_feed_only_for_the_groups_it_was_told() -> None
     frames = FrameReader().feed(bytes(transport.data))
     assert [(kind, name, offered) for kind, name, offered, *_ in frames] == [
         (FEED, "live", 3), (FEED, "live", 2)]
-    assert feed.decode(frames[0][3]) == (1, [(0b11, b"a 2\n"), (0b01, b"b 2\n"),
-                                             (0b11, b"a 2\n")])
-    assert feed.decode(frames[1][3]) == (2, [(0b1, b"a 3\n")])
+    assert feed.decode(frames[0][3]) == (1, [(0b11, 1, b"a 2\n"), (0b01, 1, b"b 2\n"),
+                                             (0b11, 1, b"a 2\n")])
+    assert feed.decode(frames[1][3]) == (2, [(0b1, 1, b"a 3\n")])
 
 
 # -- end to end --------------------------------------------------------------------------

@@ -53,25 +53,29 @@ class ClientBuffer:
     def __init__(self) -> None:
         self.pending: list[bytes] = []
         self.pending_size = 0
+        self.pending_lines = 0
         self.full_since = 0.0  # when it first had to drop, 0 while it keeps up
         self.dropped = 0
 
-    def offer(self, data: bytes, now: float, in_transport: int, limit: int) -> bool:
-        """Take DATA, or drop it (counted) when that would pass LIMIT; False when dropped."""
+    def offer(self, data: bytes, now: float, in_transport: int, limit: int,
+              lines: int = 1) -> bool:
+        """Take DATA (LINES lines), or drop it (counted) when that would pass LIMIT; False
+        when dropped."""
         if in_transport + self.pending_size + len(data) > limit:
-            self.dropped += 1
+            self.dropped += lines
             if not self.full_since:
                 self.full_since = now
             return False
         self.full_since = 0.0
         self.pending.append(data)
         self.pending_size += len(data)
+        self.pending_lines += lines
         return True
 
     def take(self) -> list[bytes]:
         """Everything pending, in order; the buffer forgets it."""
         pending, self.pending = self.pending, []
-        self.pending_size = 0
+        self.pending_size = self.pending_lines = 0
         return pending
 
     def stalled(self, now: float, timeout: float) -> bool:

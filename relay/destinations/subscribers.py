@@ -121,12 +121,13 @@ class Subscriber(asyncio.Protocol, ClientBuffer):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
 
-    def push(self, data: bytes, now: float) -> bool:
+    def push(self, data: bytes, now: float, lines: int = 1) -> bool:
+        """Take DATA (LINES lines) for the client, or drop it (False)."""
         transport = self.transport
         if transport is None or transport.is_closing():
             return False
         if not self.offer(data, now, transport.get_write_buffer_size(),
-                          self.owner.buffer_bytes):
+                          self.owner.buffer_bytes, lines):
             return False
         if self.pending_size >= FLUSH_AT:
             # uvloop can run many reads before a call_soon callback: do not wait for it
@@ -134,10 +135,11 @@ class Subscriber(asyncio.Protocol, ClientBuffer):
         return True
 
     def flush(self) -> None:
+        lines = self.pending_lines
         pending = self.take()
         if pending and self.transport is not None and not self.transport.is_closing():
             self.transport.write(b"".join(pending))
-            self.sent += len(pending)
+            self.sent += lines
 
 
 class SubscribersDestination(Destination[SubscribersConfig]):
@@ -229,20 +231,21 @@ class SubscribersDestination(Destination[SubscribersConfig]):
         if self.groups.update(c.expr for c in self.clients) and self.on_groups is not None:
             self.on_groups(self)
 
-    def deliver(self, version: int, offered: int, lines: list[tuple[int, bytes]]) -> None:
-        """LINES from a worker, each with its mask of the groups of VERSION it passed;
-        OFFERED messages were looked at for them.  The clients flush at the end."""
+    def deliver(self, version: int, offered: int, runs: list[tuple[int, int, bytes]]) -> None:
+        """RUNS of lines from a worker, each (mask of the groups of VERSION they passed,
+        lines, bytes); OFFERED messages were looked at for them.  The clients flush at
+        the end."""
         exprs = self.groups.of(version)
         if exprs is None or not self.clients:
             return
         targets = [[c for c in self.clients if c.expr == expr] for expr in exprs]
         now = time.monotonic()
-        for mask, data in lines:
+        for mask, lines, data in runs:
             for group, clients in enumerate(targets):
                 if mask >> group & 1:
                     for client in clients:
-                        if not client.push(data, now):
-                            self.dropped += 1
+                        if not client.push(data, now, lines):
+                            self.dropped += lines
         self.written += offered
         self.end_batch()
 

@@ -10,15 +10,18 @@ nothing for it.  Otherwise it runs each group's filter on a message and, when at
 one passes, renders the line and sends it with the mask of the groups it passed, in a
 FEED frame whose body is::
 
-    version (u32) | mask width in bytes (u8) | per line: length (u32), mask, line
+    version (u32) | mask width in bytes (u8) | per run: lines (u32), bytes (u32), mask,
+    the lines
 
-The main process hands each line to the clients whose expression is a group of the
-mask in that version.
+where a run is lines that follow each other with the same mask.  The main process
+hands each run to the clients whose expression is a group of its mask in that version.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import operator
 import struct
 from collections.abc import Callable, Mapping
 
@@ -29,7 +32,7 @@ log = logging.getLogger("relay")
 
 Filter = Callable[[LogMessage], bool]
 _TOP = struct.Struct("<IB")
-_LINE = struct.Struct("<I")
+_RUN = struct.Struct("<II")  # lines, bytes
 
 
 def width(groups: int) -> int:
@@ -38,38 +41,39 @@ def width(groups: int) -> int:
 
 
 def encode(version: int, groups: int, lines: list[tuple[int, bytes]]) -> bytes:
-    """The body of a FEED frame: LINES, each (mask, line), filtered under VERSION."""
+    """The body of a FEED frame: LINES, each (mask, line), filtered under VERSION; lines
+    that follow each other with the same mask go as one run (so the main process hands a
+    client a run at a time, not a line)."""
     size = width(groups)
     pieces = [_TOP.pack(version, size)]
-    pack = _LINE.pack
-    for mask, line in lines:
-        pieces.append(pack(len(line)))
-        pieces.append(mask.to_bytes(size, "little"))
-        pieces.append(line)
+    for mask, run in itertools.groupby(lines, key=operator.itemgetter(0)):
+        texts = [line for _, line in run]
+        data = b"".join(texts)
+        pieces += (_RUN.pack(len(texts), len(data)), mask.to_bytes(size, "little"), data)
     return b"".join(pieces)
 
 
-def decode(body: bytes | bytearray) -> tuple[int, list[tuple[int, bytes]]]:
-    """(version, [(mask, line), ...]) of a FEED frame's body; ValueError when it is cut."""
+def decode(body: bytes | bytearray) -> tuple[int, list[tuple[int, int, bytes]]]:
+    """(version, [(mask, lines, bytes), ...]) of a FEED frame's body, one item per run;
+    ValueError when it is cut."""
     if len(body) < _TOP.size:
         raise ValueError("a feed body shorter than its header")
     version, size = _TOP.unpack_from(body, 0)
     view = memoryview(body)
     at, end = _TOP.size, len(body)
-    lines = []
-    unpack = _LINE.unpack_from
+    runs = []
     while at < end:
-        if end - at < _LINE.size + size:
-            raise ValueError("a feed line cut short")
-        (length,) = unpack(body, at)
-        at += _LINE.size
+        if end - at < _RUN.size + size:
+            raise ValueError("a feed run cut short")
+        count, length = _RUN.unpack_from(body, at)
+        at += _RUN.size
         mask = int.from_bytes(view[at:at + size], "little")
         at += size
         if end - at < length:
-            raise ValueError("a feed line cut short")
-        lines.append((mask, bytes(view[at:at + length])))
+            raise ValueError("a feed run cut short")
+        runs.append((mask, count, bytes(view[at:at + length])))
         at += length
-    return version, lines
+    return version, runs
 
 
 def _nothing(msg: LogMessage) -> bool:
