@@ -15,6 +15,7 @@ is touched until ``activate()`` routes the reused runtimes through the new path.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -172,26 +173,45 @@ def compile_renders(config: Config,
 def _direct(source: str, parser: Parser, pipeline: Pipeline,
             destinations: Mapping[str, Destination[Any]],
             templates: Mapping[str, Template]) -> Direct | None:
-    """How SOURCE's lines go straight to their one destination that takes lines, rendered
-    without their message (SourceRuntime.direct), when its routing, destination and
-    template allow: the other destinations it reaches must be idle at the time."""
+    """How SOURCE's lines go straight to the destinations that take lines, rendered
+    once without their message (SourceRuntime.direct), when its routing, destinations
+    and template allow: the template is that of a destination that always takes lines
+    (a file); the others it reaches must be idle at the time (a feed without clients),
+    and those that take lines with that template only at times must be ready (a
+    worker's feed whose clients do not filter)."""
     sends = pipeline.direct_sends(source)
     if sends is None:
         return None
     reached = [(name, dest, dest.direct_sink()) for send in sends
                for name, dest in destinations.items() if dest.send == send]
-    takers = [(name, sink) for name, _, sink in reached if sink is not None]
-    checks = [dest.idle() for _, dest, sink in reached if sink is None]
-    if len(takers) != 1 or len(reached) != len(sends) or None in checks:
+    takers = [(name, dest, sink) for name, dest, sink in reached if sink is not None]
+    if not takers or len(reached) != len(sends):
         return None
-    name, sink = takers[0]
-    render = parser.direct(templates[name].direct)
+    # the template of one that always takes lines (a file); a taker with another
+    # template must be idle at the time, as those without a sink must
+    lead = next((t for t in takers if t[1].idle() is None), takers[0])
+    template = templates[lead[0]]
+    idle = [dest for name, dest, sink in reached
+            if sink is None or templates[name] is not template]
+    takers = [t for t in takers if templates[t[0]] is template]
+    checks = [dest.idle() for dest in idle]
+    if None in checks:
+        return None
+    render = parser.direct(template.direct)
     if render is None:
         return None
     ready: list[Callable[[], bool]] = [check for check in checks if check is not None]
+    ready += [check for _, dest, _ in takers if (check := dest.direct_ready()) is not None]
+    sinks = tuple(sink for _, _, sink in takers)
+    sink = sinks[0] if len(sinks) == 1 else functools.partial(_to_each, sinks)
     if len(ready) <= 1:
         return render, sink, ready[0] if ready else None
     return render, sink, lambda: all(check() for check in ready)
+
+
+def _to_each(sinks: tuple[Callable[[bytes], None], ...], line: bytes) -> None:
+    for sink in sinks:
+        sink(line)
 
 
 def _stores_matches(config: Config) -> bool:

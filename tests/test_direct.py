@@ -186,7 +186,9 @@ def _config(*, paths: list[str] | None = None, extra: str = "", log: str = "") -
 
 @pytest.mark.parametrize(("text", "direct"), [
     (_config(), True),
-    (_config(paths=["a.json", "b.json"]), False),  # two destinations: each its own line
+    (_config(paths=["a.json", "b.json"]), True),  # one template: one render for both
+    (_config(paths=["a.json", "b.json"]).replace(SEED, 'template = "$MSG\\n"\n', 1),
+     False),  # two templates: each its own line
     (_config(extra=FEED, log=FEED_LOG), True),  # a feed: direct while it has no subscriber
     (_config(extra=FEED.replace("subscribers", "web").replace("tcp://127.0.0.1:5515",
                                                                "127.0.0.1:8089"),
@@ -215,6 +217,22 @@ def test_a_batch_holds_the_same_lines_either_way() -> None:
         held.append(list(dest._buf))
         assert runtime.received == len(frames)
     assert len(held[0]) == len(frames)
+    assert held[0] == held[1]
+
+
+def test_two_files_with_one_template_get_the_same_lines_either_way() -> None:
+    frames = [b"<38>Jun 14 15:16:01 combo sshd[1]: hi", b"<38>Jun 14 15:16:02 combo cron: x"]
+    held = []
+    for direct in (True, False):
+        path = assemble(loads(_config(paths=["a.json", "b.json"])))
+        runtime = path.sources["s"]
+        assert runtime.direct is not None
+        if not direct:
+            runtime.direct = None
+        runtime.deliver(frames, repeat(UDP))
+        bufs = [path.destinations[n]._buf for n in ("d0", "d1")]  # type: ignore[attr-defined]
+        assert bufs[0] == bufs[1] and len(bufs[0]) == 2
+        held.append(list(bufs[0]))
     assert held[0] == held[1]
 
 

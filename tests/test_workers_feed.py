@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +14,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from relay.assemble import assemble
 from relay.config import SubscribersConfig, loads
 from relay.config.values import parse_listen
 from relay.destinations.clients import Groups
 from relay.flow import FlowControl
 from relay.message import LogMessage
+from relay.parse.peer import Peer
 from relay.workers import feed, plan
 from relay.workers.channel import FEED, FrameReader
-from relay.workers.proxy import ChannelProtocol, FeedDestination
+from relay.workers.proxy import ChannelProtocol, FeedDestination, factory
 from tests.fixedclock import parse_at
 from tests.relayproc import RelayProcess, lines_of, wait_for
 
@@ -158,6 +161,53 @@ async def test_a_worker_renders_a_feed_only_for_the_groups_it_was_told() -> None
     assert feed.decode(frames[0][3]) == (1, [(0b11, 1, b"a 2\n"), (0b01, 1, b"b 2\n"),
                                              (0b11, 1, b"a 2\n")])
     assert feed.decode(frames[1][3]) == (2, [(0b1, 1, b"a 3\n")])
+
+
+UDP_CONFIG = CONFIG.replace('template = "$PROGRAM $MSG\\n"\n', "")
+
+
+@pytest.mark.asyncio
+async def test_a_worker_takes_the_direct_way_while_no_client_filters() -> None:
+    """The file and the feed share the seed template: while nobody filters, one render
+    without the message serves both; a client that filters sends lines down the message
+    path, since its filter needs the message."""
+    channel = ChannelProtocol(FlowControl())
+    transport = _Transport()
+    channel.connection_made(transport)  # type: ignore[arg-type]
+    path = assemble(loads(UDP_CONFIG, "relay.toml"), FlowControl(),
+                    make_destination=factory(channel))
+    runtime, live = path.sources["dg"], path.destinations["live"]
+    assert isinstance(live, FeedDestination)
+    assert runtime.direct is not None
+    render, sink, ready = runtime.direct
+    assert ready is not None
+    frames = [b"<38>Jun 14 15:16:01 combo sshd[1]: hi", b"<38>Jun 14 15:16:02 combo cron: x"]
+    peer = Peer("192.0.2.7", "192.0.2.7", 17, "127.0.0.1", 514)
+
+    def lines_via(direct: bool) -> tuple[list[bytes], list[tuple[int, int, bytes]]]:
+        """What the file holds and the feed sent to the channel, for FRAMES."""
+        file = path.destinations["file"]
+        file._buf.clear()  # type: ignore[attr-defined]
+        transport.data.clear()
+        runtime.direct = (render, sink, ready) if direct else None
+        runtime.deliver(frames, repeat(peer))
+        channel.write_pending()
+        sent = [run for frame in FrameReader().feed(bytes(transport.data))
+                for run in feed.decode(frame[3])[1]]
+        return list(file._buf), sent  # type: ignore[attr-defined]
+
+    assert ready()  # nobody subscribes
+    file_lines, feed_lines = lines_via(True)
+    assert len(file_lines) == 2 and feed_lines == []
+    live.set_groups(1, [""])
+    assert ready()
+    direct = lines_via(True)
+    assert direct[1] == [(1, 2, b"".join(direct[0]))]
+    assert lines_via(False) == direct  # the message path makes the same lines
+    live.set_groups(2, ["", 'program("sshd")'])
+    assert not ready()
+    file_lines, feed_lines = lines_via(False)
+    assert feed_lines == [(0b11, 1, file_lines[0]), (0b01, 1, file_lines[1])]
 
 
 # -- end to end --------------------------------------------------------------------------

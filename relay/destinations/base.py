@@ -59,6 +59,11 @@ class Destination(Generic[C]):
         or None when ``send`` does more than render it and hold the line."""
         return None
 
+    def direct_ready(self) -> Callable[[], bool] | None:
+        """For a destination whose ``direct_sink`` may take lines only at times: a check
+        that says whether it may right now (None: whenever it has a sink)."""
+        return None
+
     def idle(self) -> Callable[[], bool] | None:
         """A check that says whether, right now, ``send`` would do nothing with a message
         that is not local (a feed without subscribers), so that a source may leave it

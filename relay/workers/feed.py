@@ -87,6 +87,8 @@ class FeedFilters:
         self.named_filters = named_filters
         self.version = 0
         self.filters: list[Filter | None] = []  # None: a client without a filter
+        #: nobody filters (or nobody subscribes): every line goes as it is, with mask 1
+        self.plain = True
 
     def set(self, version: int, exprs: list[str]) -> None:
         filters: list[Filter | None] = []
@@ -101,6 +103,7 @@ class FeedFilters:
                             "group gets nothing", expr, exc)
                 filters.append(_nothing)
         self.version, self.filters = version, filters
+        self.plain = filters in ([], [None])
 
     def mask(self, msg: LogMessage) -> int:
         """The groups whose filter MSG passes, one bit each (0: nobody wants it)."""

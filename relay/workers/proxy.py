@@ -205,6 +205,20 @@ class FeedDestination(Destination[SubscribersConfig]):
         self.flush()
         self.groups.set(version, exprs)
 
+    def direct_sink(self) -> Callable[[bytes], None] | None:
+        return self._take_line
+
+    def _take_line(self, line: bytes) -> None:
+        """The direct way's line: while only clients without a filter subscribe (or
+        nobody does, and it is dropped), it is what send would render."""
+        if self.groups.filters:
+            self._offered += 1
+            self._lines.append((1, line))
+
+    def direct_ready(self) -> Callable[[], bool] | None:
+        groups = self.groups
+        return lambda: groups.plain
+
     def idle(self) -> Callable[[], bool] | None:
         groups = self.groups
         return lambda: not groups.filters
