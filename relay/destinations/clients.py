@@ -8,6 +8,7 @@ client may narrow its feed with a filter in syslog-ng's language.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 
 from relay.facts.allow import AllowList
@@ -90,6 +91,9 @@ class Groups:
     which expression each of its group bits stood for, even after the clients changed."""
 
     KEEP = 64  # versions remembered; a line filtered under an older one is not delivered
+    #: version numbers are unique in the process, so that a line filtered for a feed that
+    #: a reload replaced is never read with the groups of the one that took its name
+    _numbers = itertools.count(1)
 
     def __init__(self) -> None:
         self.version = 0
@@ -101,10 +105,11 @@ class Groups:
         now = tuple(sorted(set(exprs)))
         if now == self.exprs:
             return False
-        self.version += 1
+        self.version = next(self._numbers)
         self.exprs = now
         self._known[self.version] = now
-        self._known.pop(self.version - self.KEEP, None)
+        if len(self._known) > self.KEEP:
+            del self._known[min(self._known)]
         return True
 
     def of(self, version: int) -> tuple[str, ...] | None:

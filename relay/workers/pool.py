@@ -97,6 +97,9 @@ class WorkerPool:
 
     def _look_up(self, destinations: Mapping[str, Destination[Any]]) -> None:
         """Where DATA frames are written from now on; each counts what waits here for it."""
+        for old in self.lookup.values():  # one a reload replaced: its workers' side is gone
+            if isinstance(old, SubscribersDestination) and old not in destinations.values():
+                old.on_groups = None
         self.lookup = dict(destinations)
         for name, dest in self.lookup.items():
             dest.held_before = functools.partial(self.held_for, name)
