@@ -26,30 +26,16 @@ from relay.workers.channel import FEED, FrameReader
 from relay.workers.proxy import ChannelProtocol, FeedDestination, factory
 from tests.fixedclock import parse_at
 from tests.relayproc import RelayProcess, lines_of, wait_for
+from tests.test_workers import BASE
 
-CONFIG = """
-[options]
-workers = 2
-[[source]]
-name = "net"
-listen = "tcp://127.0.0.1:0"
-[[source]]
-name = "dg"
-listen = "udp://127.0.0.1:0"
-[[destination]]
-name = "file"
-type = "file"
-path = "out.json"
-template = "$PROGRAM $MSG\\n"
+# the two workers' config of test_workers, with a feed of the same template on its path
+CONFIG = BASE.format(workers=2).replace('destination = ["file"]', """destination = ["file", "live"]
 [[destination]]
 name = "live"
 type = "subscribers"
 listen = "tcp://127.0.0.1:0"
 template = "$PROGRAM $MSG\\n"
-[[log]]
-source = ["net", "dg"]
-destination = ["file", "live"]
-"""
+""")
 
 
 # -- without processes -------------------------------------------------------------------
