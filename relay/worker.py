@@ -67,11 +67,11 @@ class WorkerRelay(Relay):
             if sock is None:  # a TCP source: the main process hands its connections over
                 runtime.admitted_elsewhere = True
                 self.listeners[runtime] = Handed()
-            else:  # a UDP source: every worker reads the socket, in turn
+            else:  # a UDP source: the first worker reads the socket, the others help
                 runtime.listen_socket = sock
                 assert self.channel is not None
                 runtime.turns = WorkerTurns(runtime.shared_active, self.slots[runtime.name],
-                                            self.channel, self.flush)
+                                            self.channel, self.flush, first=self.n == 0)
                 runtime.counts_kernel_drops = self.n == 0  # one count per socket
                 await super()._start_sources([runtime])
         return []

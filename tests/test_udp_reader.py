@@ -231,3 +231,47 @@ async def test_what_the_kernel_drops_is_counted_while_it_runs(
         assert runtime.dropped > 0
         assert "the kernel dropped" in caplog.text
     assert sum(map(len, runtime.batches)) + runtime.dropped == len(sent)
+
+
+# -- a socket the workers share: who reads it (ReadShare, no IO) ---------------------------
+
+def test_the_first_reader_asks_for_help_only_when_busy_and_stops_well_below() -> None:
+    share = udp.ReadShare(True, 0.0)
+    assert share.worked(0.0, 0.03) is False  # (the first window is not over yet)
+
+    span = udp.HELP_WINDOW * 1.25
+
+    def window(k: int, busy: float) -> bool:  # window K: BUSY of its SPAN seconds
+        return share.worked(k * span + 0.03 - busy * span, k * span + 0.03)
+
+    assert [window(k, 0.3) for k in (1, 2, 3)] == [False] * 3  # 30%: no help
+    assert window(4, 0.8) is True  # 80%: help is asked for
+    # helped, it does half the work: still asked for at 40% and 30%, dropped below 25%
+    assert [window(k, b) for k, b in ((5, 0.4), (6, 0.3), (7, 0.2))] == [True, True, False]
+    assert window(8, 0.5) is False  # and not asked for again until it is busy again
+    assert window(9, 0.7) is True
+
+
+def test_a_helper_reads_while_help_is_wanted_or_the_reader_has_gone_quiet() -> None:
+    assert udp.ReadShare.helps(10.0, 9.999, True)
+    assert not udp.ReadShare.helps(10.0, 9.999, False)
+    assert not udp.ReadShare.helps(10.0, 10.0 - udp.STALE / 2, False)
+    assert udp.ReadShare.helps(10.0, 10.0 - udp.STALE * 2, False)  # dead, or quiet
+
+
+def test_the_readers_state_is_shared_through_the_table() -> None:
+    from relay.sources.shared import SharedTable
+
+    table = SharedTable()
+    try:
+        other = SharedTable(table.fd)  # another process maps the same memfd
+        first, seen = table.count(3), other.count(3)
+        assert seen.reader() == (0.0, False)
+        first.beat(12.5, True)
+        assert seen.reader() == (12.5, True)
+        assert other.count(4).reader() == (0.0, False)
+        first.step()
+        assert seen.value == 1 and seen.reader() == (12.5, True)  # apart from the count
+        other.map.close()
+    finally:
+        table.close()

@@ -38,10 +38,19 @@ class Turns(Protocol):
     batch it read gets the next number, by which the main process puts the batches back
     in the order they were read."""
 
+    #: the socket's first reader (relay.sources.udp.ReadShare), which the others help
+    first: bool
+
     def lock(self) -> None: ...
 
     def unlock(self) -> None:
         """(after ``take`` when the read found datagrams)"""
+
+    def beat(self, now: float, help_wanted: bool) -> None:
+        """(the first reader) It read at NOW, and does (not) want help."""
+
+    def reader(self) -> tuple[float, bool]:
+        """When the first reader last read, and whether it wants help."""
 
     def take(self) -> int:
         """The batch just read: its number."""

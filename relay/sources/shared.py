@@ -4,7 +4,10 @@ With worker processes (relay.workers) each one accepts its share of a stream sou
 connections, but ``max_connections`` is the source's limit, not each worker's.  The
 count lives in a small shared memory file (a memfd every worker maps), one 8-byte slot
 per source, and a POSIX record lock on that slot makes a check-and-increment atomic
-across the processes.  It is taken once per connection, never per message.
+across the processes.  It is taken once per connection, never per message.  Of a UDP
+socket the workers share the slot numbers the batches read, and after the counts each
+slot has the state of the socket's first reader (when it last read, whether it wants
+help: relay.sources.udp.ReadShare), which the others read without a lock.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import struct
 
 SLOTS = 512  # sources a relay can share counts for
 _SLOT = struct.Struct("<q")
+# after the counts: per slot, how a UDP socket's first reader is doing (SharedCount.beat)
+_READER = struct.Struct("<dd")  # when it last read (time.monotonic), whether it wants help
+_SIZE = SLOTS * (_SLOT.size + _READER.size)
 
 
 class SharedTable:
@@ -24,9 +30,9 @@ class SharedTable:
     def __init__(self, fd: int | None = None):
         if fd is None:
             fd = os.memfd_create("relay-counts", 0)  # inherited across exec (no CLOEXEC)
-            os.ftruncate(fd, SLOTS * _SLOT.size)
+            os.ftruncate(fd, _SIZE)
         self.fd = fd
-        self.map = mmap.mmap(fd, SLOTS * _SLOT.size, mmap.MAP_SHARED)
+        self.map = mmap.mmap(fd, _SIZE, mmap.MAP_SHARED)
 
     def count(self, slot: int) -> SharedCount:
         if not 0 <= slot < SLOTS:
@@ -39,11 +45,12 @@ class SharedTable:
 
 
 class SharedCount:
-    __slots__ = ("table", "offset")
+    __slots__ = ("table", "offset", "_reader")
 
     def __init__(self, table: SharedTable, slot: int):
         self.table = table
         self.offset = slot * _SLOT.size
+        self._reader = SLOTS * _SLOT.size + slot * _READER.size
 
     @property
     def value(self) -> int:
@@ -79,6 +86,15 @@ class SharedCount:
 
     def unlock(self) -> None:
         fcntl.lockf(self.table.fd, fcntl.LOCK_UN, _SLOT.size, self.offset)
+
+    def beat(self, now: float, help_wanted: bool) -> None:
+        """The first reader of the socket read at NOW, and does (not) want help."""
+        _READER.pack_into(self.table.map, self._reader, now, 1.0 if help_wanted else 0.0)
+
+    def reader(self) -> tuple[float, bool]:
+        """When the first reader last read, and whether it wants help."""
+        now, wanted = _READER.unpack_from(self.table.map, self._reader)
+        return now, wanted > 0.0
 
     def step(self) -> int:
         """The next number (1, 2, ...), while the slot is held."""

@@ -4,8 +4,9 @@ With ``workers = N`` (N > 1) the relay is one main process and N workers:
 
 - the main process binds every TCP and UDP port the workers serve; it accepts TCP
   connections and hands each to the least busy worker, and binds a UDP port once, for
-  the workers to read in turn (the batches numbered, and put back in the order they were
-  read by relay.workers.reorder), so that even one sender is parsed on every core;
+  the first worker to read and the others to read in turn while it asks for help
+  (relay.sources.udp.ReadShare; the batches numbered, and put back in the order they
+  were read by relay.workers.reorder), so that even one sender is parsed on every core;
 - each worker frames, parses, routes and renders what its sockets receive, and hands the
   rendered lines, a batch per destination at a time, to the main process over a unix
   socket (relay.workers.channel);

@@ -1,7 +1,8 @@
 """The listening side of the sources the workers serve, in the main process.
 
-A UDP source is bound once; the workers read that socket in turn (relay.workers.proxy
-.WorkerTurns), and the main process writes their batches in the order they were read.  A TCP
+A UDP source is bound once; the first worker reads that socket, the others in turn while
+it asks for help (relay.workers.proxy.WorkerTurns), and the main process writes their
+batches in the order they were read.  A TCP
 source is bound once: the main process accepts, admits (``allow``, ``max_connections``,
 the count shared with the workers) and hands each connection to the least busy worker,
 so that 8 connections are 4 and 4, which the kernel's hash of SO_REUSEPORT does not

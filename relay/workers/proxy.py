@@ -270,7 +270,10 @@ class WorkerTurns:
     TURN_END, so that the main process writes the batches in the order they were read."""
 
     def __init__(self, count: SharedCount, slot: int, channel: ChannelProtocol,
-                 flush: Callable[[], None]):
+                 flush: Callable[[], None], first: bool = True):
+        self.first = first
+        self.beat = count.beat
+        self.reader = count.reader
         self.slot = slot
         self.channel = channel
         self.flush = flush
