@@ -307,3 +307,36 @@ def test_after_a_batch_of_other_lines_the_message_path_rests_the_direct_way() ->
     dest = path.destinations["d0"]
     assert isinstance(dest, BufferedDestination)
     assert len(dest._buf) == 3 + 3 * (base.DIRECT_REST + 1)
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_a_large_read_is_parsed_and_handed_on_slice_by_slice(direct: bool) -> None:
+    """A batch of more than SLICE frames is parsed, rendered and ended SLICE at a time,
+    every frame with its own peer, whether the direct way is taken or not."""
+    import orjson
+
+    from relay.sources import base
+
+    extra, log = "", ""
+    if not direct:
+        extra = '[[filter]]\nname = "f"\nexpr = \'program("sshd")\'\n'
+        log = '[[log]]\nsource = ["s"]\nfilter = ["f"]\ndestination = ["d0"]\n'
+    path = assemble(loads(_config(extra=extra, log=log)))
+    runtime = path.sources["s"]
+    assert (runtime.direct is not None) is direct
+    dest = path.destinations["d0"]
+    assert isinstance(dest, BufferedDestination)
+    writes: list[tuple[bytes, int]] = []
+    dest.write = lambda data, lines: writes.append((data, lines))  # type: ignore[method-assign]
+    count = 2 * base.SLICE + 5
+    frames = [f"<38>Jun 14 15:16:01 combo sshd[{i}]: line {i}".encode() for i in range(count)]
+    peers = [Peer(f"192.0.2.{i % 250}", f"192.0.2.{i % 250}", 17, "127.0.0.1", 514)
+             for i in range(count)]
+    runtime.deliver(frames, peers)
+    # each full slice was handed on before the next was parsed; the rest waits its timer
+    assert [lines for _, lines in writes] == [base.SLICE, base.SLICE]
+    assert len(dest._buf) == 5 and runtime.received == count
+    dest.flush()
+    out = [orjson.loads(line) for data, _ in writes for line in data.splitlines()]
+    assert [m["PID"] for m in out] == [str(i) for i in range(count)]
+    assert [m["SOURCEIP"] for m in out] == [p.source_ip for p in peers]

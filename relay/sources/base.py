@@ -31,6 +31,11 @@ log = logging.getLogger("relay")
 #: batches that take the message path after one whose frames were mostly of no shape the
 #: direct way reads (RFC 5424 with structured data, say), before it is tried again
 DIRECT_REST = 8
+# Frames parsed and rendered before their lines are joined and handed on: a full read of a
+# stream is thousands of lines, and rendering them all before joining any takes them out
+# of the CPU's cache (in-process, 2,300 lines of a 256 KiB read cost a fifth more a line
+# than the same lines 512 at a time)
+SLICE = 512
 
 
 class Turns(Protocol):
@@ -192,8 +197,17 @@ class SourceRuntime:
 
     def deliver(self, frames: Sequence[bytes], peers: Iterable[Peer]) -> None:
         """Parse and route a batch of frames that arrived together, each from its peer
-        (a stream passes ``itertools.repeat(peer)``)."""
+        (a stream passes ``itertools.repeat(peer)``), SLICE frames at a time, each slice
+        ended (its lines joined and handed on) before the next is parsed."""
         recvd_ns = time.time_ns()
+        if len(frames) <= SLICE:
+            self._deliver(frames, peers, recvd_ns)
+            return
+        peers = iter(peers)  # (each slice takes its own peers from it)
+        for at in range(0, len(frames), SLICE):
+            self._deliver(frames[at:at + SLICE], peers, recvd_ns)
+
+    def _deliver(self, frames: Sequence[bytes], peers: Iterable[Peer], recvd_ns: int) -> None:
         direct = self.direct
         if direct is not None and (direct[2] is None or direct[2]()):
             if not self._direct_rest:
