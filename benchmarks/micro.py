@@ -9,7 +9,9 @@ They time the middle of the data path (parse -> templates) in-process:
     both stamp regimes, through the message and the direct way (``Parser.direct``),
     60,000 lines (30 copies of the corpus, so that in ``replay`` no stamp comes back
     within a repeat), with the receive clock moving one second per 3,000 lines as it
-    does at that rate in service;
+    does at that rate in service; and in the live regime the same lines as a busy
+    connection's reads (256,000 bytes at a time) go through framing, the benchmark's
+    source and the joining of a file destination's writes (``stream reads``);
   - filters, through the colleague's ``benchmarks/bench_filters.py``.
 
 The frames are the workload's lines (``benchmarks.workload``), turned into RFC 5424 and
@@ -26,9 +28,15 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
+from itertools import repeat
 
 from benchmarks import bench_filters, corpus
+from benchmarks.daemons import relay_config
 from benchmarks.workload import generate
+from relay.assemble import assemble
+from relay.config import loads
+from relay.destinations.base import BufferedDestination
+from relay.framing import StreamFramer
 from relay.message import LogMessage
 from relay.parse import Parser, Peer
 from relay.template import compile_template
@@ -36,6 +44,7 @@ from relay.template import compile_template
 SEED_TEMPLATE = r"$(format-json --scope selected_macros --scope nv_pairs)\n"
 PLAIN_TEMPLATE = r"$ISODATE $HOST $MSGHDR$MSG\n"
 PEER = Peer("127.0.0.1", "127.0.0.1", 17)
+READ = 256_000  # bytes uvloop reads from a stream at once (its receive buffer)
 
 # <PRI>Mmm dd hh:mm:ss HOST PROGRAM[PID]: MESSAGE
 _RFC3164 = re.compile(rb"<(\d+)>(\w{3}) +(\d+) (\S+) (\S+) ([^\[: ]+)(?:\[(\d+)\])?: (.*)")
@@ -192,7 +201,41 @@ def run_corpora(quick: bool = False, names: Sequence[str] | None = None) -> list
                             _best_of(parse_format, repeats)))
             results.append((f"direct seed template, {name} {regime}",
                             _best_of(direct_format, repeats)))
+            if regime == "live":
+                results.append((f"stream reads, {name} live",
+                                _best_of(stream_reads(batch), repeats)))
     return results
+
+
+def stream_reads(batch: list[bytes], read: int = READ) -> Callable[[], int]:
+    """What a worker does with one connection's bytes, without the sockets: READ bytes at a
+    time (what the event loop reads at once from a busy connection) framed, delivered to
+    the benchmark's source (``benchmarks.daemons.relay_config``: parsed, routed, rendered
+    with the seed template) and joined into a file destination's writes, which are
+    counted rather than written."""
+    path = assemble(loads(relay_config("tcp", 514, "/dev/null")))
+    runtime, dest = path.sources["s_net"], path.destinations["d_json"]
+    assert isinstance(dest, BufferedDestination) and runtime.direct is not None
+    written = [0]
+
+    def write(data: bytes, lines: int) -> None:
+        written[0] += lines
+
+    dest.write = write  # type: ignore[method-assign]
+    data = b"\n".join(batch) + b"\n"
+    chunks = [data[at:at + read] for at in range(0, len(data), read)]
+    peer = repeat(Peer("127.0.0.1", "127.0.0.1", 6, "127.0.0.1", 514))
+
+    def run() -> int:
+        framer = StreamFramer()
+        written[0] = 0
+        for chunk in chunks:
+            runtime.deliver(framer.feed(chunk), peer)
+        dest.flush()
+        assert written[0] == len(batch)
+        return written[0]
+
+    return run
 
 
 def print_table(results: list[tuple[str, float]]) -> None:
