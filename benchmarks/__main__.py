@@ -58,6 +58,7 @@ from benchmarks.daemons import Daemon
 from benchmarks.procs import (
     FeedReader,
     LineCounter,
+    backlog_drops,
     cpu_seconds,
     peak_rss_mib,
     receive_buffer,
@@ -94,6 +95,7 @@ class Result:
     rcvbuf: int | None = None
     drops_burst: int = 0  # UDP: kernel drops in loggen's first second (its start burst)
     drops_after: int = 0  # UDP: kernel drops after that
+    drops_backlog: int = 0  # UDP: dropped before any socket, machine-wide (procs.backlog_drops)
     sha256: str = ""  # of the output file
     lines_digest: str = ""  # of the output's lines in any order
     same_as_syslog_ng: bool | None = None  # relay only, TCP only
@@ -222,6 +224,7 @@ def measure(run: Run, result: Result, kind: str, loggen_args: list[str],
         last_change, last_lines = start, 0
         deadline = start + timeout
         drops0 = udp_drops(daemon.port) if kind == "udp" else 0
+        backlog0 = backlog_drops() if kind == "udp" else 0
         drops_1s: int | None = None
         while True:
             now = time.monotonic()
@@ -257,6 +260,7 @@ def measure(run: Run, result: Result, kind: str, loggen_args: list[str],
             drops = udp_drops(daemon.port)
             first = drops if drops_1s is None else drops_1s
             result.drops_burst, result.drops_after = first - drops0, drops - first
+            result.drops_backlog = backlog_drops() - backlog0
         with contextlib.suppress(subprocess.TimeoutExpired):
             loggen.wait(30)
         stop(loggen)
@@ -273,6 +277,12 @@ def measure(run: Run, result: Result, kind: str, loggen_args: list[str],
         if result.error:
             print(f"{result.bench}, {result.daemon}: {result.error}; its stderr ends:\n"
                   f"{daemon.stderr()}", file=sys.stderr)
+        elif result.daemon == "relay" and result.written < result.sent:
+            # where the lines went, as far as the relay knows: its counters at exit
+            said = [line for line in daemon.stderr().splitlines()
+                    if " received, " in line or " written, " in line]
+            print(f"{result.bench}, relay: {result.sent - result.written} lines short; its "
+                  f"counters:\n" + "\n".join(said[-4:]), file=sys.stderr)
         if keep:
             result.sha256, result.lines_digest = digests(daemon.output)
             if os.path.exists(daemon.output):
@@ -416,7 +426,7 @@ def ratios(results: list[Result]) -> list[dict[str, object]]:
 
 def print_table(results: list[Result]) -> None:
     print("| benchmark | daemon | sent | written | % written | msg/s | CPU µs/msg "
-          "| peak RSS MiB | same as syslog-ng | UDP drops 1st s / after | rcvbuf KiB "
+          "| peak RSS MiB | same as syslog-ng | UDP drops 1st s / after / backlog | rcvbuf KiB "
           "| loggen CPU µs/msg |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
     rows = ratios(results)
@@ -424,7 +434,8 @@ def print_table(results: list[Result]) -> None:
     for bench in benches:
         for r in (x for x in results if x.bench == bench):
             same = {None: "-", True: "yes", False: "**no**"}[r.same_as_syslog_ng]
-            udp = (f"{r.drops_burst} / {r.drops_after}", f"{r.rcvbuf // 1024}"
+            udp = (f"{r.drops_burst} / {r.drops_after} / {r.drops_backlog}",
+                   f"{r.rcvbuf // 1024}"
                    if r.rcvbuf else "?") if r.workload == "udp" else ("", "")
             err = f" ({r.error})" if r.error else ""
             if r.feed:
@@ -629,7 +640,9 @@ def main(argv: list[str] | None = None) -> int:
             for r in group():
                 results.append(r)
                 print(f"  {r.bench}, {r.daemon}: {r.written}/{r.sent} lines, {r.rate:,.0f} msg/s"
-                      + (f" ({r.error})" if r.error else ""), file=sys.stderr, flush=True)
+                      + (f" ({r.error})" if r.error else "")
+                      + (f"; {r.drops_backlog} packets dropped before any socket"
+                         if r.drops_backlog else ""), file=sys.stderr, flush=True)
         if results:
             print(f"TCP: {lines:,} lines per run ({CONNECTIONS} connections: "
                   f"{lines // CONNECTIONS:,} each); UDP: {seconds} s per rate, "

@@ -117,6 +117,14 @@ def udp_drops(port: int) -> int:
                    if (cols := line.split())[1] == want)
 
 
+def backlog_drops() -> int:
+    """Packets the kernel dropped, on every CPU, before they reached any socket: the input
+    backlog a loopback send goes through was full (``/proc/net/softnet_stat``, second
+    column; the sender's send() had succeeded)."""
+    with open("/proc/net/softnet_stat") as f:
+        return sum(int(line.split()[1], 16) for line in f if line.strip())
+
+
 def free_port(kind: str) -> int:
     """A port that is free on 127.0.0.1 now, for a daemon whose config needs a number."""
     with socket.socket(socket.AF_INET,
