@@ -2,7 +2,8 @@
 
     python -m benchmarks [--quick] [--only tcp|tcp8|udp|micro] [--regime live|replay]
                          [--corpus NAME[,NAME...]] [--peers relay,syslog-ng,rsyslog]
-                         [--relay-option KEY=VALUE ...] [--json FILE] [--profile FILE]
+                         [--relay-option KEY=VALUE ...] [--repeat N] [--json FILE]
+                         [--profile FILE]
 
 It measures the whole data path, from loggen's sockets to JSON lines on disk, for each
 daemon in turn (``benchmarks.daemons``), started fresh for every run, on workloads built
@@ -102,6 +103,9 @@ class Result:
     feed: str = ""  # relay only: its subscribers destination (--feed idle or subscribed)
     feed_lines: int | None = None  # --feed subscribed: the lines its subscriber got
     error: str = ""
+    #: with --repeat: msg/s of each of the daemon's runs of this benchmark, in run order
+    #: (this Result is the run of the median msg/s)
+    rates: list[float] = field(default_factory=list)
     output: str = field(default="", repr=False)  # kept until compared, then removed
 
     @property
@@ -166,6 +170,7 @@ class Run:
     udp_drain: float
     profile: str | None = None
     feed: str = "none"  # the relay's subscribers destination: none, idle or subscribed
+    repeat: int = 1  # rounds of every daemon per benchmark, interleaved (--repeat)
 
     def start(self, name: str, workdir: str, kind: str) -> Daemon:
         if name == "relay":
@@ -340,38 +345,76 @@ def tcp_group(run: Run, workload: str, corpus_name: str, regime: str,
     # loggen sends the whole file on each connection: every connection sends per_conn lines
     wl = corpus.write(corpus_name, regime, per_conn, run.root)
     timeout = max(60.0, lines / 5000)
-    out: list[Result] = []
+    rounds: list[list[Result]] = []
     try:
-        for d in run.peers:
-            r = Result(workload, corpus_name, regime, d)
-            args = ["--stream", "--read-file", wl, "--dont-parse", "--rate", "10000000",
-                    "--interval", str(int(timeout))]
-            if conns > 1:
-                args.append(f"--active-connections={conns}")
-            keep = d in ("relay", "syslog-ng")
-            out.append(measure(run, r, "tcp", args, per_conn * conns, timeout=timeout,
-                               keep=keep))
-            yield out[-1]
-        compare(out, ordered=conns == 1)
+        for _ in range(run.repeat):
+            out: list[Result] = []
+            rounds.append(out)
+            for d in run.peers:
+                r = Result(workload, corpus_name, regime, d)
+                args = ["--stream", "--read-file", wl, "--dont-parse", "--rate", "10000000",
+                        "--interval", str(int(timeout))]
+                if conns > 1:
+                    args.append(f"--active-connections={conns}")
+                keep = d in ("relay", "syslog-ng")
+                out.append(measure(run, r, "tcp", args, per_conn * conns, timeout=timeout,
+                                   keep=keep))
+                if run.repeat == 1:
+                    yield out[-1]
+            compare(out, ordered=conns == 1)
+            _remove_outputs(out)
+        if run.repeat > 1:
+            same = [r.same_as_syslog_ng for out in rounds for r in out
+                    if r.daemon == "relay" and r.same_as_syslog_ng is not None]
+            for r in median_runs([r for out in rounds for r in out]):
+                if r.daemon == "relay" and same:
+                    r.same_as_syslog_ng = all(same)  # in every round, not only this one
+                yield r
     finally:
         os.unlink(wl)
-        for r in out:
-            if r.output:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(r.output)
-                r.output = ""
+        for out in rounds:
+            _remove_outputs(out)
+
+
+def _remove_outputs(results: list[Result]) -> None:
+    for r in results:
+        if r.output:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(r.output)
+            r.output = ""
+
+
+def median_runs(results: list[Result]) -> list[Result]:
+    """Per daemon, its run of the median msg/s (the lower middle one of an even count),
+    with every run's msg/s in ``rates``; a failed run counts, as the slowest."""
+    out = []
+    for d in dict.fromkeys(r.daemon for r in results):
+        mine = [r for r in results if r.daemon == d]
+        rates = [0.0 if r.error else r.rate for r in mine]
+        ranked = sorted(range(len(mine)), key=lambda i: rates[i])
+        chosen = mine[ranked[(len(mine) - 1) // 2]]
+        chosen.rates = rates
+        out.append(chosen)
+    return out
 
 
 def udp_group(run: Run, corpus_name: str, regime: str, rate: int, seconds: int,
               lines: int) -> Iterator[Result]:
     wl = corpus.write(corpus_name, regime, min(lines, UDP_LINES), run.root)
     try:
-        for d in run.peers:
-            r = Result("udp", corpus_name, regime, d, offered=rate)
-            yield measure(run, r, "udp",
-                          ["--dgram", "--read-file", wl, "--loop-reading", "--dont-parse",
-                           "--rate", str(rate), "--interval", str(seconds)],
-                          None, timeout=seconds + 60, keep=False)
+        done: list[Result] = []
+        for _ in range(run.repeat):
+            for d in run.peers:
+                r = Result("udp", corpus_name, regime, d, offered=rate)
+                done.append(measure(run, r, "udp",
+                                    ["--dgram", "--read-file", wl, "--loop-reading",
+                                     "--dont-parse", "--rate", str(rate),
+                                     "--interval", str(seconds)],
+                                    None, timeout=seconds + 60, keep=False))
+                if run.repeat == 1:
+                    yield done[-1]
+        if run.repeat > 1:
+            yield from median_runs(done)
     finally:
         os.unlink(wl)
 
@@ -546,6 +589,9 @@ def main(argv: list[str] | None = None) -> int:
                          "config has: nobody subscribed (idle), or one subscriber reading "
                          "every line (default none)")
     ap.add_argument("--data-dir", help="where the corpus files are (default benchmarks/data)")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="run every daemon N times per benchmark, in interleaved rounds, "
+                         "and keep each daemon's run of the median msg/s (default 1)")
     ap.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     ap.add_argument("--profile", metavar="FILE",
                     help="only profile the relay's one-connection TCP run with py-spy into "
@@ -623,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(root, peers, dict(args.relay_option), rsyslog,
               udp_drain=1.0 if args.quick else 2.0,
               profile=os.path.abspath(args.profile) if args.profile else None,
-              feed=args.feed)
+              feed=args.feed, repeat=max(1, args.repeat))
     results: list[Result] = []
     micro_results: list[tuple[str, float]] = []
     groups: list[Callable[[], Iterator[Result]]] = []
@@ -640,6 +686,8 @@ def main(argv: list[str] | None = None) -> int:
             for r in group():
                 results.append(r)
                 print(f"  {r.bench}, {r.daemon}: {r.written}/{r.sent} lines, {r.rate:,.0f} msg/s"
+                      + (f" (median of {', '.join(f'{x:,.0f}' for x in r.rates)})"
+                         if len(r.rates) > 1 else "")
                       + (f" ({r.error})" if r.error else "")
                       + (f"; {r.drops_backlog} packets dropped before any socket"
                          if r.drops_backlog else ""), file=sys.stderr, flush=True)
