@@ -197,7 +197,7 @@ def _direct(source: str, parser: Parser, pipeline: Pipeline,
     checks = [dest.idle() for dest in idle]
     if None in checks:
         return None
-    render = parser.direct(template.direct)
+    render = parser.direct_many(template.direct)
     if render is None:
         return None
     ready: list[Callable[[], bool]] = [check for check in checks if check is not None]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import repeat
+from typing import Any
 
 import pytest
 from fixedclock import RECEIVED_NS, local_zone
@@ -113,6 +114,57 @@ def test_a_direct_line_is_the_rendered_message(
         line = direct(frame, peer, received)
         wanted = tpl.render(parser.parse(frame, peer, received))
         assert line is None or line == wanted, frame
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.tuples(st.one_of(_LINE.map(_frame), _LINE_5424.map(_frame_5424)),
+                                st.sampled_from([UDP, TCP, local_peer()])),
+                      min_size=1, max_size=20),
+       protocol=st.sampled_from(["rfc3164", "rfc5424", "auto"]), keep_hostname=st.booleans(),
+       template=st.sampled_from(TEMPLATES), received=st.sampled_from(RECEIVED))
+def test_a_batch_the_direct_way_is_each_frame_the_direct_way(
+        zone: str, lines: list[tuple[bytes, Peer]], protocol: str, keep_hostname: bool,
+        template: str, received: int) -> None:
+    """``direct_many``: in order, the frame way's line for each frame it writes, and the
+    frame itself to ``other`` (with its peer) for each it does not."""
+    tpl = compile_template(template)
+    parser = Parser(protocol, "s_net", keep_hostname=keep_hostname, pid=4242)
+    direct, many = parser.direct(tpl.direct), parser.direct_many(tpl.direct)
+    assert direct is not None and many is not None
+    wanted: list[tuple[str, object]] = []
+    for frame, peer in lines:
+        line = direct(frame, peer, received)
+        wanted.append(("other", (frame, peer)) if line is None else ("line", line))
+    got: list[tuple[str, object]] = []
+    missed = many([f for f, _ in lines], [p for _, p in lines], received,
+                  lambda line: got.append(("line", line)),
+                  lambda frame, peer: got.append(("other", (frame, peer))),
+                  lambda peer: got.append(("failed", peer)))
+    assert got == wanted
+    assert missed == sum(kind == "other" for kind, _ in wanted)
+
+
+def test_a_frame_that_fails_in_a_batch_is_counted_and_the_rest_go_on() -> None:
+    tpl = compile_template(TEMPLATES[0])
+    many = Parser("rfc3164", "s").direct_many(tpl.direct)
+    assert many is not None
+    frames = [b"<38>Jun 14 15:16:01 combo sshd[1]: one", b"<38>hello",
+              b"<38>Jun 14 15:16:01 combo sshd[3]: three"]
+    lines: list[bytes] = []
+    failed: list[Peer] = []
+
+    def other(frame: bytes, peer: Peer) -> None:
+        raise RuntimeError("a message that cannot be routed")
+
+    def fail(peer: Peer) -> None:
+        import sys
+        assert sys.exc_info()[0] is RuntimeError  # called while it is being handled
+        failed.append(peer)
+
+    assert many(frames, repeat(UDP), RECEIVED_NS, lines.append, other, fail) == 1
+    assert failed == [UDP]
+    assert [b'"PID":"1"' in lines[0], b'"PID":"3"' in lines[1]] == [True, True]
 
 
 def test_common_lines_are_written_directly() -> None:
@@ -287,12 +339,12 @@ def test_after_a_batch_of_other_lines_the_message_path_rests_the_direct_way() ->
     path = assemble(loads(_config()))
     runtime = path.sources["s"]
     assert runtime.direct is not None
-    tried = []
-    render, sink, ready = runtime.direct
+    tried: list[bytes] = []
+    many, sink, ready = runtime.direct
 
-    def counting(frame: bytes, peer: Peer, ns: int) -> bytes | None:
-        tried.append(frame)
-        return render(frame, peer, ns)
+    def counting(frames: list[bytes], peers: Iterator[Peer], ns: int, *rest: Any) -> int:
+        tried.extend(frames)
+        return many(frames, peers, ns, *rest)
 
     runtime.direct = (counting, sink, ready)
     with_sd = [b'<38>1 2026-06-14T15:16:01+00:00 h app 1 - [x@1 a="b"] with SD'] * 3

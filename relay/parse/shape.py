@@ -18,7 +18,7 @@ the arguments of their renderers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from relay.parse.localtime import LAST_BY_DAY, common_iso
@@ -94,6 +94,9 @@ def rfc5424_shapes(source: str, tag: str) -> tuple[Shape, Shape]:
 
 
 Render = Callable[..., bytes | None]
+#: (frames, peers, recvd_ns, sink, other, failed) -> frames not written (direct_readers)
+Many = Callable[[Sequence[bytes], Iterable[Peer], int, Callable[[bytes], None],
+                 Callable[[bytes, Peer], None], Callable[[Peer], None]], int]
 
 
 def direct_reader(keep_hostname: bool, common: tuple[Render, Render] | None,
@@ -110,6 +113,20 @@ def direct_reader(keep_hostname: bool, common: tuple[Render, Render] | None,
     a renderer that declined (bytes that were not UTF-8).  Calling ``parse`` after a
     None changes nothing that the call before changed.
     """
+    return direct_readers(keep_hostname, common, rfc5424)[0]
+
+
+def direct_readers(keep_hostname: bool, common: tuple[Render, Render] | None,
+                   rfc5424: tuple[Render, Render] | None
+                   ) -> tuple[Callable[[bytes, Peer, int], bytes | None], Many]:
+    """``direct_reader``'s function, and the same for a batch of frames (``Many``), which
+    the sources use: each frame's line goes to ``sink``, in order, and each frame it
+    cannot write to ``other`` (which makes and routes its message) at its place; a frame
+    whose line or ``other`` raised goes to ``failed`` (with the exception being
+    handled), and the rest go on.  It returns how many went to ``other`` or ``failed``.
+    The batch way reads the receive clock once per batch and the common RFC 3164 shape
+    without a call per frame (in-process, a slice of 512 lines costs 3% to 12% less than
+    frame by frame); the frame way is a batch of one."""
     match = COMMON.match if common is not None else None
     match_5424 = COMMON_5424.match if rfc5424 is not None else None
     with_pid, without_pid = common or (None, None)
@@ -117,38 +134,8 @@ def direct_reader(keep_hostname: bool, common: tuple[Render, Render] | None,
     now = RECEIVE
     minute_seconds = MINUTE_SECOND
 
-    def direct(frame: bytes, peer: Peer, recvd_ns: int) -> bytes | None:
-        if not peer[2]:  # local
-            return None
-        sec, ns = divmod(recvd_ns, 1_000_000_000)
-        if now.sec != sec:
-            now.move(sec)
-        if frame and (frame[-1] == 10 or frame[-1] == 0):
-            frame = frame.rstrip(b"\n\x00")
-        s = frame.decode("utf-8", "surrogateescape")
-        if match is not None:
-            m = match(s)
-            if m is not None:
-                pri, hour_text, minute_second, fraction, host, hdr, program, pid = m.groups()
-                # the hour lookup of OneMatch.parse, once more (a call costs what it saves)
-                hour = now.hours.get(hour_text)
-                if hour is None:
-                    hour = now.hour_of(hour_text)
-                seconds = minute_seconds.get(minute_second)
-                if not hour or seconds is None:
-                    return None
-                LAST_BY_DAY[0] = hour[2]
-                if not keep_hostname:
-                    host = peer[1]
-                if pid is None:
-                    return without_pid(COMMON_PRI[pri], hour[0] + seconds,  # type: ignore[misc]
-                                       usec_of(fraction) if fraction else 0, hour[1], sec,
-                                       ns // 1000, now.gmtoff, peer, program, hdr, host,
-                                       s[m.end():])
-                return with_pid(COMMON_PRI[pri], hour[0] + seconds,  # type: ignore[misc]
-                                usec_of(fraction) if fraction else 0, hour[1], sec,
-                                ns // 1000, now.gmtoff, peer, program, pid, hdr, host,
-                                s[m.end():])
+    def from_5424(s: str, peer: Peer, sec: int, usec: int) -> bytes | None:
+        """The line of S if it has the RFC 5424 shape written directly, else None."""
         if match_5424 is None:
             return None
         m = match_5424(s)
@@ -166,9 +153,74 @@ def direct_reader(keep_hostname: bool, common: tuple[Render, Render] | None,
         if pid == "-":
             return without_procid(COMMON_PRI[pri], stamp_sec,  # type: ignore[misc]
                                   usec_of(fraction) if fraction else 0, gmtoff, sec,
-                                  ns // 1000, now.gmtoff, peer, host, program, s[i:])
+                                  usec, now.gmtoff, peer, host, program, s[i:])
         return with_procid(COMMON_PRI[pri], stamp_sec,  # type: ignore[misc]
-                           usec_of(fraction) if fraction else 0, gmtoff, sec, ns // 1000,
+                           usec_of(fraction) if fraction else 0, gmtoff, sec, usec,
                            now.gmtoff, peer, host, program, pid, s[i:])
 
-    return direct
+    def many(frames: Sequence[bytes], peers: Iterable[Peer], recvd_ns: int,
+             sink: Callable[[bytes], None], other: Callable[[bytes, Peer], None],
+             failed: Callable[[Peer], None]) -> int:
+        sec, ns = divmod(recvd_ns, 1_000_000_000)
+        if now.sec != sec:
+            now.move(sec)
+        usec = ns // 1000
+        gmtoff = now.gmtoff
+        hours = now.hours  # (hour_of keeps what it converts in it)
+        missed = 0
+        for frame, peer in zip(frames, peers, strict=False):  # peers may be repeat(peer)
+            try:
+                line = None
+                if peer[2]:  # (a local peer's SEQNUM is the destination's)
+                    text = frame
+                    if text and (text[-1] == 10 or text[-1] == 0):
+                        text = text.rstrip(b"\n\x00")
+                    s = text.decode("utf-8", "surrogateescape")
+                    m = match(s) if match is not None else None
+                    if m is None:
+                        line = from_5424(s, peer, sec, usec)
+                    else:
+                        pri, hour_text, minute_second, fraction, host, hdr, program, pid = \
+                            m.groups()
+                        hour = hours.get(hour_text)
+                        if hour is None:
+                            hour = now.hour_of(hour_text)
+                        seconds = minute_seconds.get(minute_second)
+                        if hour and seconds is not None:
+                            LAST_BY_DAY[0] = hour[2]
+                            if not keep_hostname:
+                                host = peer[1]
+                            if pid is None:
+                                line = without_pid(  # type: ignore[misc]
+                                    COMMON_PRI[pri], hour[0] + seconds,
+                                    usec_of(fraction) if fraction else 0, hour[1], sec, usec,
+                                    gmtoff, peer, program, hdr, host, s[m.end():])
+                            else:
+                                line = with_pid(  # type: ignore[misc]
+                                    COMMON_PRI[pri], hour[0] + seconds,
+                                    usec_of(fraction) if fraction else 0, hour[1], sec, usec,
+                                    gmtoff, peer, program, pid, hdr, host, s[m.end():])
+                if line is None:
+                    other(frame, peer)
+                    missed += 1
+                else:
+                    sink(line)
+            except Exception:  # a bad message is counted and logged, never fatal
+                missed += 1
+                failed(peer)
+        return missed
+
+    def direct(frame: bytes, peer: Peer, recvd_ns: int) -> bytes | None:
+        found: list[bytes] = []
+        many((frame,), (peer,), recvd_ns, found.append, _leave, _reraise)
+        return found[0] if found else None
+
+    return direct, many
+
+
+def _leave(frame: bytes, peer: Peer) -> None:
+    pass
+
+
+def _reraise(peer: Peer) -> None:
+    raise  # noqa: PLE0704 (called while the exception is being handled: the frame way raises it)

@@ -20,12 +20,13 @@ from relay.facts.allow import AllowList
 from relay.flow import FlowControl
 from relay.message import LogMessage
 from relay.parse import Parser, Peer
+from relay.parse.shape import Many
 from relay.sources.shared import SharedCount
 
-#: SourceRuntime.direct: (frame, peer, receive time) -> its line or None; the sink; and
-#: whether the direct way may be taken for the next batch (None: always)
-Direct = tuple[Callable[[bytes, Peer, int], bytes | None], Callable[[bytes], None],
-               Callable[[], bool] | None]
+#: SourceRuntime.direct: the batch reader (relay.parse.shape.direct_readers: frames'
+#: lines into the sink, the others to a callback); the sink; and whether the direct way
+#: may be taken for the next batch (None: always)
+Direct = tuple[Many, Callable[[bytes], None], Callable[[], bool] | None]
 
 log = logging.getLogger("relay")
 #: batches that take the message path after one whose frames were mostly of no shape the
@@ -227,30 +228,27 @@ class SourceRuntime:
         self.end_batch()
 
     def _deliver_direct(self, frames: Sequence[bytes], peers: Iterable[Peer], recvd_ns: int,
-                        render: Callable[[bytes, Peer, int], bytes | None],
-                        sink: Callable[[bytes], None]) -> None:
+                        many: Many, sink: Callable[[bytes], None]) -> None:
         """deliver(), each frame rendered straight into the destination where it can be.
-        A frame of another shape is read twice (by ``render``, then by the parser): after
+        A frame of another shape is read twice (by ``many``, then by the parser): after
         a batch of mostly such frames, the next DIRECT_REST batches take the message path."""
         parse = self.parser.parse
         route = self.route
-        others = 0
-        for frame, peer in zip(frames, peers, strict=False):
-            try:
-                line = render(frame, peer, recvd_ns)
-                if line is None:
-                    others += 1
-                    route(parse(frame, peer, recvd_ns))
-                else:
-                    sink(line)
-            except Exception:  # a bad message is counted and logged, never fatal
-                self.errors += 1
-                log.exception("source %s: failed to process a message from %s", self.name,
-                              peer.source_ip or "local")
-        if others * 2 > len(frames):
+
+        def other(frame: bytes, peer: Peer) -> None:
+            route(parse(frame, peer, recvd_ns))
+
+        missed = many(frames, peers, recvd_ns, sink, other, self._failed)
+        if missed * 2 > len(frames):
             self._direct_rest = DIRECT_REST
         self.received += len(frames)
         self.end_batch()
+
+    def _failed(self, peer: Peer) -> None:
+        """A message that raised (while an exception is being handled): counted, logged."""
+        self.errors += 1
+        log.exception("source %s: failed to process a message from %s", self.name,
+                      peer.source_ip or "local")
 
 
 class Throttle:
