@@ -481,7 +481,8 @@ def test_a_source_added_by_sighup_is_served_by_the_workers(tmp_path: Path) -> No
                     '[[log]]\nsource = ["net2"]\ndestination = ["file"]\n')
         relay.proc.send_signal(signal.SIGHUP)
         wait_for(lambda: relay._read_addresses() >= 3, 10, "the new source to listen")
-        assert "reloaded" in relay.stderr()
+        # (its address is announced before the reload is logged as done)
+        wait_for(lambda: "reloaded" in relay.stderr(), 10, "the reload to be logged")
         # connections right after the reload: every one reaches a worker that knows it
         for i in range(20):
             with socket.create_connection(relay.address("net2")) as s:
