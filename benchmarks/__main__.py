@@ -345,6 +345,10 @@ def tcp_group(run: Run, workload: str, corpus_name: str, regime: str,
     # loggen sends the whole file on each connection: every connection sends per_conn lines
     wl = corpus.write(corpus_name, regime, per_conn, run.root)
     timeout = max(60.0, lines / 5000)
+    args = ["--stream", "--read-file", wl, "--dont-parse", "--rate", "10000000",
+            "--interval", str(int(timeout))]
+    if conns > 1:
+        args.append(f"--active-connections={conns}")
     rounds: list[list[Result]] = []
     try:
         for _ in range(run.repeat):
@@ -352,10 +356,6 @@ def tcp_group(run: Run, workload: str, corpus_name: str, regime: str,
             rounds.append(out)
             for d in run.peers:
                 r = Result(workload, corpus_name, regime, d)
-                args = ["--stream", "--read-file", wl, "--dont-parse", "--rate", "10000000",
-                        "--interval", str(int(timeout))]
-                if conns > 1:
-                    args.append(f"--active-connections={conns}")
                 keep = d in ("relay", "syslog-ng")
                 out.append(measure(run, r, "tcp", args, per_conn * conns, timeout=timeout,
                                    keep=keep))

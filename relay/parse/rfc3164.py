@@ -143,7 +143,7 @@ class OneMatch:
             pri, hour_text, minute_second, fraction, host, hdr, program, pid = m.groups()
             # the stamp's hour, then "MM:SS": the same cost whether its second was seen
             # before or not (as in stamp_of_common, which takes the rest, and in
-            # relay.parse.shape.direct_reader)
+            # relay.parse.shape.direct_readers)
             hour = now.hours.get(hour_text)
             if hour is None:
                 hour = now.hour_of(hour_text)

@@ -12,7 +12,7 @@ then the parser's ordinary path makes the message.  Both must give the same byte
 
 The shapes here are RFC 3164's COMMON (``relay.parse.rfc3164``) and the plainest case of
 RFC 5424's (``relay.parse.rfc5424``), from a peer that is not local: ``common_shapes``
-and ``rfc5424_shapes`` say what their messages hold, and ``direct_reader`` reads a frame into
+and ``rfc5424_shapes`` say what their messages hold, and ``direct_readers`` reads a frame into
 the arguments of their renderers.
 """
 
@@ -73,7 +73,7 @@ def _shape(tag: str, source: str, pairs: tuple[tuple[str, str], ...]) -> Shape:
 
 
 def common_shapes(source: str, tag: str) -> tuple[Shape, Shape]:
-    """The RFC 3164 messages ``direct_reader`` writes: with a PID, and without (those
+    """The RFC 3164 messages ``direct_readers`` write: with a PID, and without (those
     ``OneMatch.parse`` makes of the COMMON shape for a source and its tag)."""
     return (_shape(tag, source, (("PROGRAM", "program"), ("PID", "pid"),
                                  ("LEGACY_MSGHDR", "hdr"), ("HOST", "host"),
@@ -83,7 +83,7 @@ def common_shapes(source: str, tag: str) -> tuple[Shape, Shape]:
 
 
 def rfc5424_shapes(source: str, tag: str) -> tuple[Shape, Shape]:
-    """The RFC 5424 messages ``direct_reader`` writes: with a PROCID, and without.  Those of
+    """The RFC 5424 messages ``direct_readers`` write: with a PROCID, and without.  Those of
     the common RFC 5424 shape (``relay.parse.rfc5424.COMMON``) with a HOSTNAME and an
     APP-NAME, no MSGID, no structured data and no BOM: what syslog-ng's syslog()
     destination sends of a BSD message."""
@@ -99,34 +99,28 @@ Many = Callable[[Sequence[bytes], Iterable[Peer], int, Callable[[bytes], None],
                  Callable[[bytes, Peer], None], Callable[[Peer], None]], int]
 
 
-def direct_reader(keep_hostname: bool, common: tuple[Render, Render] | None,
-                  rfc5424: tuple[Render, Render] | None
-                  ) -> Callable[[bytes, Peer, int], bytes | None]:
-    """What ``Parser.parse`` and a renderer give for the shapes above, without the message.
+def direct_readers(keep_hostname: bool, common: tuple[Render, Render] | None,
+                   rfc5424: tuple[Render, Render] | None
+                   ) -> tuple[Callable[[bytes, Peer, int], bytes | None], Many]:
+    """What ``Parser.parse`` and a renderer give for the shapes above, without the message:
+    for one frame, and for a batch of frames (``Many``), which the sources use.
 
     ``common`` renders the two ``common_shapes`` (with a PID, without) and ``rfc5424``
     the two ``rfc5424_shapes``, from the arguments they name; None for a parser that
     does not read that protocol (RFC 3164's COMMON is tried first, as ``parse`` does: a
-    line of the RFC 5424 shape never has an RFC 3164 one).  The function returned gives
-    their bytes, or None where ``parse`` must make the message: another shape, a local
-    peer (its SEQNUM is the destination's), a BSD stamp the hour table does not hold, or
-    a renderer that declined (bytes that were not UTF-8).  Calling ``parse`` after a
-    None changes nothing that the call before changed.
-    """
-    return direct_readers(keep_hostname, common, rfc5424)[0]
+    line of the RFC 5424 shape never has an RFC 3164 one).  The frame way gives their
+    bytes, or None where ``parse`` must make the message: another shape, a local peer
+    (its SEQNUM is the destination's), a BSD stamp the hour table does not hold, or a
+    renderer that declined (bytes that were not UTF-8).  Calling ``parse`` after a None
+    changes nothing that the call before changed.
 
-
-def direct_readers(keep_hostname: bool, common: tuple[Render, Render] | None,
-                   rfc5424: tuple[Render, Render] | None
-                   ) -> tuple[Callable[[bytes, Peer, int], bytes | None], Many]:
-    """``direct_reader``'s function, and the same for a batch of frames (``Many``), which
-    the sources use: each frame's line goes to ``sink``, in order, and each frame it
+    The batch way puts each frame's line into ``sink``, in order, and hands each frame it
     cannot write to ``other`` (which makes and routes its message) at its place; a frame
     whose line or ``other`` raised goes to ``failed`` (with the exception being
     handled), and the rest go on.  It returns how many went to ``other`` or ``failed``.
-    The batch way reads the receive clock once per batch and the common RFC 3164 shape
-    without a call per frame (in-process, a slice of 512 lines costs 3% to 12% less than
-    frame by frame); the frame way is a batch of one."""
+    It reads the receive clock once per batch and the common RFC 3164 shape without a
+    call per frame (in-process, a slice of 512 lines costs 3% to 12% less than frame by
+    frame); the frame way is a batch of one."""
     match = COMMON.match if common is not None else None
     match_5424 = COMMON_5424.match if rfc5424 is not None else None
     with_pid, without_pid = common or (None, None)

@@ -190,9 +190,7 @@ class SourceRuntime:
                 msg.values.update(pairs)
                 route(msg)
             except Exception:  # a bad message is counted and logged, never fatal
-                self.errors += 1
-                log.exception("source %s: failed to process a message from %s", self.name,
-                              peer.source_ip or "local")
+                self._failed(peer)
         self.received += len(frames)
         self.end_batch()
 
@@ -221,9 +219,7 @@ class SourceRuntime:
             try:
                 route(parse(frame, peer, recvd_ns))
             except Exception:  # a bad message is counted and logged, never fatal
-                self.errors += 1
-                log.exception("source %s: failed to process a message from %s", self.name,
-                              peer.source_ip or "local")
+                self._failed(peer)
         self.received += len(frames)
         self.end_batch()
 
