@@ -1,7 +1,7 @@
 """The UDP source: one datagram is one message.  UDP cannot be paused, so it never blocks.
 
-The socket is read in a tight loop while it has datagrams, in batches that are parsed and
-routed together once the socket is read empty or enough is held (UdpReader says why this
+The socket is read in a tight loop while it has datagrams, in batches (one recvmmsg call
+each: relay.sources.datagrams) that are parsed and routed together once the socket is read empty or enough is held (UdpReader says why this
 is not a DatagramProtocol, and _readable why it reads ahead).  A wakeup that found less
 than a batch waits before it reads again (coalesce_wait: about the time a batch takes to
 come at the rate it saw, from COALESCE, 1 ms, to COALESCE_MOST, 5 ms, and at most twice
@@ -28,11 +28,13 @@ import os
 import socket
 import time
 from collections import deque
+from collections.abc import Callable, Hashable
 
 from relay.parse import Peer
+from relay.sources import datagrams
 from relay.sources.base import SourceRuntime, log
+from relay.sources.datagrams import BATCH
 
-BATCH = 256  # datagrams read in one go
 # read and not yet parsed, at most: batches, and bytes (what a large receive buffer holds);
 # also the reads of one wakeup, so that it parses at most READ_AHEAD batches (32,768
 # datagrams, a fraction of a second) before the rest of the loop has its turn
@@ -56,23 +58,30 @@ DENIED = Peer("", "", -1)
 
 
 class _Peers:
-    """One Peer per sending address, kept (boundedly) so a datagram costs a dict lookup;
-    a sender that ``allow`` does not take is kept as DENIED."""
+    """One Peer per sender (the reader's key for its address), kept (boundedly) so a
+    datagram costs a dict lookup; a sender that ``allow`` does not take is kept as
+    DENIED, and ``denied`` counts those kept."""
 
-    def __init__(self, sock: socket.socket, runtime: SourceRuntime):
-        host, port = sock.getsockname()[:2]
-        self.dest_ip = str(host)
+    def __init__(self, sock: socket.socket, runtime: SourceRuntime,
+                 host: Callable[[Hashable], str]):
+        host_, port = sock.getsockname()[:2]
+        self.dest_ip = str(host_)
         self.dest_port = int(port)
         self.allow = runtime.allow
-        self.known: dict[str, Peer] = {}
+        self.host = host
+        self.known: dict[Hashable, Peer] = {}
+        self.denied = 0
 
-    def new(self, host: str) -> Peer:
+    def new(self, sender: Hashable) -> Peer:
         if len(self.known) > 4096:
             self.known.clear()
+            self.denied = 0
+        host = self.host(sender)
         if not self.allow(host):
-            peer = self.known[host] = DENIED
+            peer = self.known[sender] = DENIED
+            self.denied += 1
         else:
-            peer = self.known[host] = Peer(host, host, 17, self.dest_ip, self.dest_port)
+            peer = self.known[sender] = Peer(host, host, 17, self.dest_ip, self.dest_port)
         return peer
 
 
@@ -123,7 +132,8 @@ class UdpReader:
     def __init__(self, runtime: SourceRuntime, sock: socket.socket):
         self.runtime = runtime
         self.sock = sock
-        self.peers = _Peers(sock, runtime)
+        self.datagrams = datagrams.reader(sock, runtime.max_msg_size, BATCH)
+        self.peers = _Peers(sock, runtime, self.datagrams.host)
         host, port = sock.getsockname()[:2]
         self.addresses = [f"udp://{host}:{port}"]
         self.loop = asyncio.get_running_loop()
@@ -229,26 +239,24 @@ class UdpReader:
             self._readable()
 
     def _read(self) -> tuple[list[bytes], list[Peer]]:
-        recvfrom = self.sock.recvfrom
-        size = self.runtime.max_msg_size
-        frames: list[bytes] = []
-        peers: list[Peer] = []
-        known = self.peers.known
         try:
-            for _ in range(BATCH):
-                data, addr = recvfrom(size)
-                if data:  # syslog-ng ignores empty datagrams too
-                    peer = known.get(addr[0]) or self.peers.new(addr[0])
-                    if peer is DENIED:
-                        self.runtime.refuse("denied", "dropping datagrams from %s: not in "
-                                            "allow", addr[0])
-                        continue
-                    frames.append(data)
-                    peers.append(peer)
-        except (BlockingIOError, InterruptedError):
-            pass
+            frames, senders = self.datagrams.read()
         except OSError as exc:
             log.warning("source %s: %s", self.runtime.name, exc)
+            return [], []
+        known = self.peers.known
+        new = self.peers.new
+        peers = [known.get(sender) or new(sender) for sender in senders]
+        if self.peers.denied:  # a sender outside ``allow``: its datagrams go unread
+            kept: tuple[list[bytes], list[Peer]] = ([], [])
+            for frame, peer, sender in zip(frames, peers, senders, strict=True):
+                if peer is DENIED:
+                    self.runtime.refuse("denied", "dropping datagrams from %s: not in allow",
+                                        self.datagrams.host(sender))
+                else:
+                    kept[0].append(frame)
+                    kept[1].append(peer)
+            return kept
         return frames, peers
 
     def close(self) -> None:
