@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +42,8 @@ from relay.message import LogMessage
 from relay.parse import Parser, Peer
 from relay.parse.shape import Many
 from relay.sources.base import SLICE
+from relay.sources.datagrams import Recvfrom, Recvmmsg
+from relay.sources.udp import set_rcvbuf
 from relay.template import compile_template
 
 SEED_TEMPLATE = r"$(format-json --scope selected_macros --scope nv_pairs)\n"
@@ -198,6 +201,9 @@ def run_corpora(quick: bool = False, names: Sequence[str] | None = None) -> list
             if regime == "live":
                 results.append((f"stream reads, {name} live",
                                 _best_of(stream_reads(batch), repeats)))
+                for kind in (Recvmmsg, Recvfrom):
+                    results.append((f"datagram reads ({kind.__name__.lower()}), {name} live",
+                                    _best_of_timed(datagram_reads(batch, kind), repeats)))
     return results
 
 
@@ -250,6 +256,61 @@ def stream_reads(batch: list[bytes], read: int = READ) -> Callable[[], int]:
         return written[0]
 
     return run
+
+
+DATAGRAMS = 8_000  # a run's datagrams, queued on a socket first (its buffer holds them)
+
+
+def datagram_reads(batch: list[bytes], kind: type[Recvmmsg] | type[Recvfrom]
+                   ) -> Callable[[], tuple[int, float]]:
+    """What the UDP source does with a busy socket, on loopback but without the event
+    loop: the socket is filled with DATAGRAMS lines of BATCH (untimed), then read empty
+    BATCH datagrams a read by KIND, each read's senders made peers and delivered to the
+    benchmark's source and joined into a file destination's writes, which are counted."""
+    path = assemble(loads(relay_config("udp", 514, "/dev/null")))
+    runtime, dest = path.sources["s_net"], path.destinations["d_json"]
+    assert isinstance(dest, BufferedDestination)
+    written = [0]
+
+    def write(data: bytes, lines: int) -> None:
+        written[0] += lines
+
+    dest.write = write  # type: ignore[method-assign]
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    set_rcvbuf(rx, 64 << 20)
+    rx.bind(("127.0.0.1", 0))
+    rx.setblocking(False)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    to = rx.getsockname()
+    lines = (batch * (DATAGRAMS // len(batch) + 1))[:DATAGRAMS]
+    reader = kind(rx, runtime.max_msg_size)
+    peers: dict[object, Peer] = {}
+
+    def run() -> tuple[int, float]:
+        for at in range(0, len(lines), 500):
+            for line in lines[at:at + 500]:
+                tx.sendto(line, to)
+            time.sleep(0.002)  # loopback queues them on a backlog that holds 1,000
+        time.sleep(0.05)
+        written[0] = 0
+        start = time.perf_counter()
+        while True:
+            frames, senders = reader.read()
+            if not frames:
+                break
+            runtime.deliver(frames, [peers.get(s) or peers.setdefault(s, Peer(
+                reader.host(s), reader.host(s), 17, "127.0.0.1", 514)) for s in senders])
+        dest.flush()
+        seconds = time.perf_counter() - start
+        assert written[0] == DATAGRAMS, f"{written[0]} of {DATAGRAMS} datagrams"
+        return written[0], seconds
+
+    return run
+
+
+def _best_of_timed(fn: Callable[[], tuple[int, float]], repeats: int) -> float:
+    """Best µs per message over ``repeats`` runs of ``fn``, which times itself."""
+    return min(seconds / n * 1e6 for n, seconds in (fn() for _ in range(repeats)))
 
 
 def print_table(results: list[tuple[str, float]]) -> None:
