@@ -1,8 +1,9 @@
 """The UDP source: one datagram is one message.  UDP cannot be paused, so it never blocks.
 
 The socket is read in a tight loop while it has datagrams, in batches (one recvmmsg call
-each: relay.sources.datagrams) that are parsed and routed together once the socket is read empty or enough is held (UdpReader says why this
-is not a DatagramProtocol, and _readable why it reads ahead).  A wakeup that found less
+each: relay.sources.datagrams) that are parsed and routed together once the socket is
+read empty or enough is held (UdpReader says why this is not a DatagramProtocol, and
+_readable why it reads ahead).  A wakeup that found less
 than a batch waits before it reads again (coalesce_wait: about the time a batch takes to
 come at the rate it saw, from COALESCE, 1 ms, to COALESCE_MOST, 5 ms, and at most twice
 the wait before, so that a quiet socket is read at once and a burst that starts after it
