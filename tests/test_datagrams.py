@@ -3,6 +3,7 @@ what a loop of recvfrom gives."""
 
 from __future__ import annotations
 
+import errno
 import socket
 import time
 
@@ -17,6 +18,13 @@ def _receiver(family: int = socket.AF_INET, host: str = "127.0.0.1") -> socket.s
     rx.bind((host, 0))
     rx.setblocking(False)
     return rx
+
+
+@pytest.fixture
+def rx():
+    sock = _receiver()
+    yield sock
+    sock.close()
 
 
 def _send(rx: socket.socket, items: list[tuple[str, bytes]]) -> None:
@@ -47,41 +55,29 @@ ITEMS = [("127.0.0.1", b"<13>one"), ("127.0.0.2", b"<13>two"), ("127.0.0.1", b""
          ("127.0.0.3", b"x" * 300), ("127.0.0.2", b"<13>\xff\x00last")]
 
 
-def test_the_reader_of_a_linux_system_is_recvmmsg():
+def test_the_reader_of_a_linux_system_is_recvmmsg(rx):
     """(The relay runs on Linux, whose C library has recvmmsg.)"""
-    rx = _receiver()
-    try:
-        assert isinstance(datagrams.reader(rx, 1024), Recvmmsg)
-    finally:
-        rx.close()
+    assert isinstance(datagrams.reader(rx, 1024), Recvmmsg)
 
 
 @pytest.mark.parametrize("kind", [Recvfrom, Recvmmsg])
-def test_datagrams_in_order_with_their_senders_cut_at_size_empty_ones_left_out(kind):
-    rx = _receiver()
-    try:
-        _send(rx, ITEMS)
-        got = _read_all(kind(rx, 100, batch=2))
-    finally:
-        rx.close()
+def test_datagrams_in_order_with_their_senders_cut_at_size_empty_ones_left_out(kind, rx):
+    _send(rx, ITEMS)
+    got = _read_all(kind(rx, 100, batch=2))
     expected = [(payload[:100], host) for host, payload in ITEMS if payload]
     assert got == expected
 
 
-def test_a_batch_holds_at_most_batch_datagrams():
-    rx = _receiver()
-    try:
-        _send(rx, [("127.0.0.1", b"%d" % i) for i in range(7)])
-        reader = Recvmmsg(rx, 64, batch=3)
-        sizes = []
-        while True:
-            frames, senders = reader.read()
-            if not frames:
-                break
-            sizes.append(len(frames))
-            assert len(senders) == len(frames)
-    finally:
-        rx.close()
+def test_a_batch_holds_at_most_batch_datagrams(rx):
+    _send(rx, [("127.0.0.1", b"%d" % i) for i in range(7)])
+    reader = Recvmmsg(rx, 64, batch=3)
+    sizes = []
+    while True:
+        frames, senders = reader.read()
+        if not frames:
+            break
+        sizes.append(len(frames))
+        assert len(senders) == len(frames)
     assert sizes == [3, 3, 1]
 
 
@@ -100,28 +96,42 @@ def test_ipv6_senders_read_as_recvfrom_reads_them():
 
 
 @pytest.mark.parametrize("kind", [Recvfrom, Recvmmsg])
-def test_an_empty_socket_reads_nothing(kind):
-    rx = _receiver()
-    try:
-        assert kind(rx, 64).read() == ([], [])
-    finally:
-        rx.close()
+def test_an_empty_socket_reads_nothing(kind, rx):
+    assert kind(rx, 64).read() == ([], [])
 
 
 @pytest.mark.parametrize("kind", [Recvfrom, Recvmmsg])
-def test_a_socket_error_is_raised_as_oserror(kind):
+def test_a_socket_error_is_raised_as_oserror(kind, rx):
     """A connected UDP socket whose peer's port is closed: the ICMP error comes back as
     ECONNREFUSED on the next read, from either reader."""
     closed = _receiver()
     port = closed.getsockname()[1]
     closed.close()
-    rx = _receiver()
-    try:
-        rx.connect(("127.0.0.1", port))
-        rx.send(b"x")
-        time.sleep(0.05)
-        with pytest.raises(OSError) as caught:
-            kind(rx, 64).read()
-        assert caught.value.errno == 111  # ECONNREFUSED
-    finally:
-        rx.close()
+    rx.connect(("127.0.0.1", port))
+    rx.send(b"x")
+    time.sleep(0.05)
+    with pytest.raises(OSError) as caught:
+        kind(rx, 64).read()
+    assert caught.value.errno == errno.ECONNREFUSED
+
+
+def test_a_recvfrom_error_comes_after_the_datagrams_before_it():
+    """recvfrom meets the error mid-batch: the batch read so far is returned, and the
+    error is raised by the next read, as recvmmsg does."""
+
+    class Failing:
+        family = socket.AF_INET
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def recvfrom(self, size: int) -> tuple[bytes, tuple[str, int]]:
+            self.calls += 1
+            if self.calls <= 2:
+                return b"<13>%d" % self.calls, ("192.0.2.1", 514)
+            raise ConnectionRefusedError(errno.ECONNREFUSED, "refused")
+
+    reader = Recvfrom(Failing(), 64)  # type: ignore[arg-type]
+    assert reader.read() == ([b"<13>1", b"<13>2"], ["192.0.2.1", "192.0.2.1"])
+    with pytest.raises(ConnectionRefusedError):
+        reader.read()
