@@ -135,3 +135,13 @@ def test_a_recvfrom_error_comes_after_the_datagrams_before_it():
     assert reader.read() == ([b"<13>1", b"<13>2"], ["192.0.2.1", "192.0.2.1"])
     with pytest.raises(ConnectionRefusedError):
         reader.read()
+
+
+def test_a_size_past_the_largest_datagram_reads_the_largest_whole(rx):
+    """A slot is never larger than a datagram can be, however large max_msg_size is."""
+    rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    big = b"<13>" + b"y" * 65_000
+    _send(rx, [("127.0.0.1", big), ("127.0.0.1", b"<13>small")])
+    reader = Recvmmsg(rx, 16 << 20)
+    assert reader.size == 65_535
+    assert _read_all(reader) == [(big, "127.0.0.1"), (b"<13>small", "127.0.0.1")]

@@ -23,6 +23,7 @@ import struct
 from collections.abc import Hashable
 
 BATCH = 256  # datagrams read in one go
+DATAGRAM_MOST = 65_535  # bytes of a UDP datagram's payload, at most (IPv6 jumbograms aside)
 
 _AGAIN = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
 _MMSGHDR = 64  # struct mmsghdr on LP64: a msghdr (56 bytes) and msg_len, padded
@@ -94,7 +95,7 @@ class Recvmmsg:
         self.sock = sock  # (held: its descriptor is read)
         self.fd = sock.fileno()
         self.family = sock.family
-        self.size = size
+        self.size = size = min(size, DATAGRAM_MOST)  # (no datagram is longer)
         self.batch = batch
         name = _NAME[sock.family]
         self._name_step = name // _U32
