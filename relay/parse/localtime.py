@@ -96,9 +96,9 @@ def uniform_day(year: int, mon: int, mday: int) -> tuple[int, int] | None:
 
 
 #: what mktime() would have been asked last had every stamp gone through it, since it
-#: was last asked (see _to_unix_by_mktime): None, its 9-tuple of fields, or (year, BSD
-#: stamp text) for a stamp the receive second converted by its day
-LAST_BY_DAY: list[tuple[int, ...] | tuple[int, str] | None] = [None]
+#: was last asked (see _to_unix_by_mktime): None, its 9-tuple of fields, or the Hour
+#: (relay.parse.receive) of a stamp the receive second converted by its day
+LAST_BY_DAY: list[tuple[int, ...] | tuple[int, int, int, str] | None] = [None]
 
 
 def _days_in_month(year: int, mon: int) -> int:
@@ -141,10 +141,10 @@ def _local_day(year: int, mon: int, mday: int) -> tuple[bool, int, int]:
 def _catch_up_mktime() -> None:
     last = LAST_BY_DAY[0]
     LAST_BY_DAY[0] = None
-    if last is not None and len(last) == 2:
-        year, text = last
-        last = (int(year), MONTH_BY_LOWER[str(text)[:3].lower()] + 1, int(str(text)[4:6]),
-                int(str(text)[7:9]), int(str(text)[10:12]), int(str(text)[13:15]), 0, 0, -1)
+    if last is not None and len(last) == 4:  # an Hour: its year, and "Mmm dd HH:"
+        year, text = int(last[2]), str(last[3])
+        last = (year, MONTH_BY_LOWER[text[:3].lower()] + 1, int(text[4:6]), int(text[7:9]),
+                0, 0, 0, 0, -1)
     if last is not None:
         time.mktime(last)  # type: ignore[arg-type]
 

@@ -149,7 +149,7 @@ class OneMatch:
                 hour = now.hour_of(hour_text)
             seconds = MINUTE_SECOND.get(minute_second)
             if hour and seconds is not None:
-                LAST_BY_DAY[0] = hour[2]
+                LAST_BY_DAY[0] = hour
                 found: tuple[int, int] | None = (hour[0] + seconds, hour[1])
             else:  # a day that changes its offset, fields mktime() normalizes, no month
                 stamp = hour_text + minute_second

@@ -181,7 +181,7 @@ def direct_readers(keep_hostname: bool, common: tuple[Render, Render] | None,
                             hour = now.hour_of(hour_text)
                         seconds = minute_seconds.get(minute_second)
                         if hour and seconds is not None:
-                            LAST_BY_DAY[0] = hour[2]
+                            LAST_BY_DAY[0] = hour
                             if not keep_hostname:
                                 host = peer[1]
                             if pid is None:
