@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
 import threading
+import time
 
 from relayproc import RelayProcess, lines_of, need, wait_for
 
@@ -324,3 +326,61 @@ destination = ["d_fifo"]
     got = lines_of(f"{d}/fifo.json")
     assert len(got) == n and b"flow 0 " in got[0] and b"flow %d " % (n - 1) in got[-1]
     assert rss < 128 * 1024, f"peak RSS {rss} KiB while paused"
+
+
+PROGRAM_ONLY = """
+[[source]]
+name = "net"
+listen = "tcp://127.0.0.1:0"
+[[destination]]
+name = "prog"
+type = "program"
+command = "{command}"
+template = "$MSG\\n"
+[[log]]
+source = ["net"]
+destination = ["prog"]
+"""
+# a reader that takes 4 KiB every 20 ms: about 200 KB/s
+SLOW_READER = ("python3 -c 'import sys, time; out = open(\\\"prog.txt\\\", \\\"wb\\\"); "
+               "[(out.write(b), out.flush(), time.sleep(0.02)) "
+               "for b in iter(lambda: sys.stdin.buffer.read(4096), b\\\"\\\")]'")
+
+
+def _send_lines(address: tuple[str, int], count: int) -> None:
+    with socket.create_connection(address) as s:
+        s.sendall(b"".join(b"<13>Jan  1 00:00:00 h p: line %06d %s\n" % (i, b"x" * 40)
+                           for i in range(count)))
+
+
+def test_shutdown_waits_for_a_slow_program_while_it_reads(tmp_path: object) -> None:
+    """12,000 lines (about 660 KB) for a reader that needs over 3 s for them, stopped at
+    once: shutdown waits as long as the reader takes bytes, and nothing is lost."""
+    d = str(tmp_path)
+    with RelayProcess(PROGRAM_ONLY.format(command=SLOW_READER), d,
+                      expect_addresses=1) as relay:
+        _send_lines(relay.address("net"), 12_000)
+        time.sleep(0.3)
+        assert relay.stop(timeout=60) == 0
+        assert "destination prog: 12000 written, 0 dropped" in relay.stderr(), \
+            relay.stderr()[-600:]
+    assert len(lines_of(f"{d}/prog.txt")) == 12_000
+
+
+def test_shutdown_gives_up_a_program_that_reads_nothing(tmp_path: object) -> None:
+    """A program that never reads: after 2 s with no byte taken, what it did not take is
+    counted as dropped and logged, and the relay stops."""
+    d = str(tmp_path)
+    with RelayProcess(PROGRAM_ONLY.format(command="exec sleep 30"), d,
+                      expect_addresses=1) as relay:
+        _send_lines(relay.address("net"), 12_000)
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert relay.stop(timeout=60) == 0
+        took = time.monotonic() - started
+        err = relay.stderr()
+    assert "were never written: no reader took them" in err, err[-600:]
+    written, dropped = (int(n) for n in re.search(
+        r"destination prog: (\d+) written, (\d+) dropped", err).groups())  # type: ignore[union-attr]
+    assert written + dropped == 12_000 and dropped > 0, (written, dropped)
+    assert 2.0 <= took < 30, took

@@ -6,7 +6,8 @@ not written yet stays in order in the destination's queue: while the descriptor 
 (a FIFO with no reader, a program restarting) lines are held back, and when a reader
 returns writing resumes at the exact byte, so flow control applies as for a file.
 ``written`` counts the lines whose last byte ``os.write`` took.  Stopping is the same for
-both kinds: flush, let the queue drain (briefly), then close what the kind opened
+both kinds: flush, let the queue drain while the reader takes it (until DRAIN_AT_STOP
+passes with nothing taken), then close what the kind opened
 (``_shut``); what never found a reader is counted as dropped, and logged.
 """
 
@@ -24,7 +25,7 @@ from relay.destinations.queue import WriteQueue
 from relay.flow import FlowControl
 
 Q = TypeVar("Q", bound=QueuedConfig)
-DRAIN_AT_STOP = 2.0  # seconds for the queue to empty at shutdown
+DRAIN_AT_STOP = 2.0  # seconds without a byte taken after which shutdown gives up the queue
 
 
 class _Chunk:
@@ -132,11 +133,16 @@ class TransportDestination(BufferedDestination[Q]):
         """The descriptor is closed (the reader went away, or we stop)."""
 
     async def drain(self, timeout: float) -> None:
-        """Wait (a bounded time) for the queue to empty into the descriptor."""
+        """Wait for the queue to empty into the descriptor while the reader takes it: until
+        TIMEOUT seconds pass with no byte taken (a reader that stopped, or none)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        left = self.queue.size
         while self._chunks and self.fd >= 0 and loop.time() < deadline:
             await asyncio.sleep(0.01)
+            if self.queue.size < left:  # it reads: wait on
+                left = self.queue.size
+                deadline = loop.time() + timeout
 
     async def stop(self) -> None:
         self.flush()
