@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="relay: %(levelname)s: %(message)s")
 
     from relay import config as config_mod
-    from relay import server
+    from relay import heap, server
     from relay.assemble import check
 
     try:
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             print(f"relay: {args.config}: ok", file=sys.stderr)
             return 0
+        heap.keep_freed_memory()
         return server.run(config)
     except ConfigError as exc:
         print(f"relay: error: {exc}", file=sys.stderr)

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from relay import privileges
+from relay import heap, privileges
 from relay.assemble import DataPath, assemble
 from relay.config import Config
 from relay.errors import RelayError
@@ -216,6 +216,7 @@ def main(argv: list[str]) -> int:
                         format=f"relay: worker {n}: %(levelname)s: %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the main process too
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # reloads come from the main process
+    heap.keep_freed_memory()
     try:
         import uvloop
 

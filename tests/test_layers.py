@@ -28,8 +28,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "relay.destinations")),
     ("assemble", ("relay.assemble",)),
     ("operate", ("relay.reload", "relay.metrics", "relay.stats", "relay.workers")),
-    ("lifecycle", ("relay.server", "relay.worker", "relay.privileges", "relay.__main__",
-                   "relay.notify", "relay.tail")),
+    ("lifecycle", ("relay.server", "relay.worker", "relay.heap", "relay.privileges",
+                   "relay.__main__", "relay.notify", "relay.tail")),
 ]
 CORE = ("facts", "message", "parse", "render", "route")
 IO_MODULES = frozenset({"socket", "asyncio", "ssl", "selectors", "uvloop"})
