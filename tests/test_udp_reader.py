@@ -17,6 +17,7 @@ import pytest
 
 from relay.config import SourceConfig
 from relay.config.values import parse_listen
+from relay.facts.allow import AllowList
 from relay.flow import FlowControl
 from relay.parse import Parser
 from relay.sources import udp
@@ -277,3 +278,29 @@ def test_the_readers_state_is_shared_through_the_table() -> None:
         other.map.close()
     finally:
         table.close()
+
+
+@pytest.mark.asyncio
+async def test_a_denied_sender_stays_dropped_when_the_map_of_senders_is_cleared() -> None:
+    """The map of senders is cleared past 4,096 of them, here in the middle of a batch,
+    right after a denied sender's datagram: that datagram is still dropped unparsed."""
+    runtime = _Runtime()
+    runtime.allow = AllowList(("127.0.0.1/32",))
+    reader = await udp.start(runtime)
+    reader.loop.remove_reader(reader.sock.fileno())
+    senders = []
+    try:
+        for host in ("127.0.0.2", "127.0.0.1"):
+            tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            tx.bind((host, 0))
+            tx.sendto(b"<13>Jan  1 00:00:00 h p: from " + host.encode(), reader.sock.getsockname())
+            senders.append(tx)
+        await asyncio.sleep(0.05)
+        reader.peers.known.update({f"x{i}": udp.DENIED for i in range(4096)})
+        reader._readable()
+    finally:
+        for tx in senders:
+            tx.close()
+        reader.close()
+    assert runtime.batches == [[b"<13>Jan  1 00:00:00 h p: from 127.0.0.1"]]
+    assert runtime.denied == 1

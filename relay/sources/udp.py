@@ -61,7 +61,8 @@ DENIED = Peer("", "", -1)
 class _Peers:
     """One Peer per sender (the reader's key for its address), kept (boundedly) so a
     datagram costs a dict lookup; a sender that ``allow`` does not take is kept as
-    DENIED, and ``denied`` counts those kept."""
+    DENIED, and ``denied`` counts the senders ever denied (never reset, so that a batch
+    whose senders were denied before the map was cleared is still sifted)."""
 
     def __init__(self, sock: socket.socket, runtime: SourceRuntime,
                  host: Callable[[Hashable], str]):
@@ -76,7 +77,6 @@ class _Peers:
     def new(self, sender: Hashable) -> Peer:
         if len(self.known) > 4096:
             self.known.clear()
-            self.denied = 0
         host = self.host(sender)
         if not self.allow(host):
             peer = self.known[sender] = DENIED
