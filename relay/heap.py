@@ -13,9 +13,9 @@ from loggen, the relay alone, three alternated pairs:
   - linux replay, 3.63-4.30 -> 3.40-3.80;
   - fail2ban replay, 3.83-4.30 -> 3.77-4.10 (fail2ban live was within the noise).
 With a sender that costs nothing, the page faults of a run fell from about 10,000 to 300
-in the main process and from 2,200-12,500 to 2,300 in the worker.  In process, the
-direct way over 60,000 lines went from 4.2 to 2.5 µs a line when nothing else held the
-top of the heap.
+in the main process and from 2,200-12,500 to 1,700-2,700 in the worker.  In process, the
+direct way over 60,000 lines went from 4.1-4.2 to 2.4 µs a line when nothing else held
+the top of the heap.
 
 So the relay keeps up to TRIM bytes of freed heap and serves blocks under MMAP from the
 heap.  That memory is kept, not taken anew: a process's peak stays what it was, but

@@ -97,8 +97,7 @@ class Recvmmsg:
         self.family = sock.family
         self.size = size = min(size, DATAGRAM_MOST)  # (no datagram is longer)
         self.batch = batch
-        name = _NAME[sock.family]
-        self._name_step = name // _U32
+        self._name = name = _NAME[sock.family]
         # the datagrams; the senders' addresses; the iovecs and the headers pointing at them
         self._data = mmap.mmap(-1, size * batch)
         self._names = mmap.mmap(-1, name * batch)
@@ -132,8 +131,9 @@ class Recvmmsg:
         stride = _MMSGHDR // _U32
         frames: list[bytes] = []
         senders: list[Hashable] = []
+        name = self._name
         if self.family == socket.AF_INET:
-            addrs, step = self._addrs, self._name_step
+            addrs, step = self._addrs, name // _U32
             for i in range(n):
                 length = lens[stride * i + 14]
                 if length:
@@ -147,8 +147,8 @@ class Recvmmsg:
                 if length:
                     start = size * i
                     frames.append(view[start:start + length].tobytes())
-                    at = 28 * i
-                    senders.append(names[at + 8:at + 28].tobytes())  # sin6_addr, scope id
+                    at = name * i
+                    senders.append(names[at + 8:at + name].tobytes())  # sin6_addr, scope id
         return frames, senders
 
     def host(self, key: Hashable) -> str:
