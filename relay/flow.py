@@ -17,6 +17,10 @@ class FlowControl:
         self._transports: set[asyncio.Transport] = set()
         self._congested: set[object] = set()
         self.pauses = 0
+        #: whether what is being delivered comes from a datagram source, which cannot be
+        #: paused (relay.destinations.queue drops past twice the bound only then: a stream
+        #: paused in the middle of a read still delivers the rest of that read)
+        self.datagrams = False
 
     @property
     def paused(self) -> bool:

@@ -21,6 +21,7 @@ def test_counted_bytes_pause_past_high_and_resume_under_half() -> None:
 
 def test_held_bytes_are_kept_in_order_up_to_twice_the_bound() -> None:
     flow = FlowControl()
+    flow.datagrams = True  # (from a datagram source: a stream's are kept, see below)
     queue = WriteQueue("d", flow, 10)
     assert queue.hold(b"a" * 15) and queue.hold(b"b" * 5)
     assert not queue.hold(b"c")  # 21 > 2 * 10: dropped by the caller, counted there
@@ -34,11 +35,24 @@ def test_held_bytes_are_kept_in_order_up_to_twice_the_bound() -> None:
 
 
 def test_under_the_bound_any_chunk_is_taken_past_it_only_up_to_twice_the_bound() -> None:
-    queue = WriteQueue("d", FlowControl(), 100)
+    flow = FlowControl()
+    flow.datagrams = True
+    queue = WriteQueue("d", flow, 100)
     queue.add(100)
-    assert queue.admit(150)  # not past the bound: a stream source still sends, take it
+    assert queue.admit(150)  # not past the bound: take it
     queue.add(50)
-    assert queue.admit(50) and not queue.admit(51)  # past it: datagrams only, up to 200
+    assert queue.admit(50) and not queue.admit(51)  # past it: datagrams up to 200
+
+
+def test_past_twice_the_bound_a_paused_stream_s_last_read_is_kept() -> None:
+    """A stream is paused as its queue passes the bound, but the read it was delivering
+    is delivered whole: none of it is dropped, however far past the bound."""
+    flow = FlowControl()
+    queue = WriteQueue("d", flow, 100)
+    queue.add(150)
+    assert flow.paused
+    assert queue.admit(51) and queue.admit(10_000)
+    assert queue.hold(b"x" * 500)
 
 
 def test_when_full_means_drop_the_queue_never_pauses_and_drops_past_the_bound() -> None:

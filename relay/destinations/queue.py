@@ -4,7 +4,8 @@ A destination counts what it took and has not written (in a writer thread, in a
 transport's buffer, or held back while its reader is away).  Past the high-water mark
 (``queue_bytes``) it is congested and relay.flow pauses the stream sources; below the
 low-water mark (half of it) it is relieved and they resume.  Nothing is lost that way;
-only what datagram sources send, which cannot be paused, is dropped past twice the bound.
+only what datagram sources send, which cannot be paused, is dropped past twice the bound
+(a stream paused in the middle of a read still delivers the rest of it, which is kept).
 
 With ``when_full = "drop"`` the destination never pauses anyone: past the bound it drops
 (and counts) what it is given, so the other destinations of its paths keep flowing.
@@ -32,11 +33,14 @@ class WriteQueue:
     def admit(self, n: int) -> bool:
         """Whether N more bytes may be taken.  When full means drop: while they fit under
         the bound (an empty queue takes a chunk larger than it).  Otherwise: anything
-        until the queue is past the bound, since stream sources are not paused yet; past
-        it only datagram sources still send, and what passes twice the bound is dropped."""
+        from a source that can be paused (past the bound it is paused, but the read it
+        was delivering is delivered whole), and from a datagram source
+        (``flow.datagrams``) anything until the queue is past the bound and then what
+        fits under twice the bound: the rest is dropped."""
         if self.drop:
             return not self.size or self.size + n <= self.high
-        return self.size <= self.high or self.size + n <= 2 * self.high
+        return (not self.flow.datagrams or self.size <= self.high
+                or self.size + n <= 2 * self.high)
 
     # -- bytes written elsewhere (a writer thread): counted in, counted out ------------
 

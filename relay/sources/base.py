@@ -102,6 +102,8 @@ class SourceRuntime:
         self.parser = parser
         self.route = route
         self.flow = flow
+        #: a datagram source: it cannot be paused (FlowControl.datagrams)
+        self.datagram = config.listen.scheme in ("udp", "unix-dgram")
         self.end_batch = end_batch
         #: (render, sink, ready) when every message of this source goes, unchanged, to
         #: one destination that takes lines (and to others only while ``ready()`` says
@@ -199,12 +201,17 @@ class SourceRuntime:
         (a stream passes ``itertools.repeat(peer)``), SLICE frames at a time, each slice
         ended (its lines joined and handed on) before the next is parsed."""
         recvd_ns = time.time_ns()
-        if len(frames) <= SLICE:
-            self._deliver(frames, peers, recvd_ns)
-            return
-        peers = iter(peers)  # (each slice takes its own peers from it)
-        for at in range(0, len(frames), SLICE):
-            self._deliver(frames[at:at + SLICE], peers, recvd_ns)
+        flow = self.flow
+        flow.datagrams = self.datagram
+        try:
+            if len(frames) <= SLICE:
+                self._deliver(frames, peers, recvd_ns)
+                return
+            peers = iter(peers)  # (each slice takes its own peers from it)
+            for at in range(0, len(frames), SLICE):
+                self._deliver(frames[at:at + SLICE], peers, recvd_ns)
+        finally:
+            flow.datagrams = False
 
     def _deliver(self, frames: Sequence[bytes], peers: Iterable[Peer], recvd_ns: int) -> None:
         direct = self.direct
