@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from relay.config import BufferedConfig
+from relay.destinations.base import BufferedDestination
 from relay.destinations.queue import WriteQueue
 from relay.flow import FlowControl
 
@@ -64,3 +66,42 @@ def test_when_full_means_drop_the_queue_never_pauses_and_drops_past_the_bound() 
     queue.add(40)
     queue.add(500)
     assert not flow.paused
+
+
+class _Recorder(BufferedDestination[BufferedConfig]):
+    """A buffered destination that records each write and what flow.datagrams said."""
+
+    def __init__(self, flow: FlowControl):
+        super().__init__(BufferedConfig(name="d", type="file"), bytes, flow)
+        self.writes: list[tuple[bytes, int, bool]] = []
+
+    def write(self, data: bytes, lines: int) -> None:
+        self.writes.append((data, lines, self.flow.datagrams))
+
+
+def test_a_flush_writes_each_run_of_lines_as_what_it_came_from() -> None:
+    """The queue drops only a datagram source's lines, and a flush may come from a timer,
+    after the delivery: each run of lines is written as what delivered it."""
+    flow = FlowControl()
+    dest = _Recorder(flow)
+    take = dest.direct_sink()
+    assert take is not None
+    take(b"s1\n"), take(b"s2\n")
+    dest.end_batch()  # a stream's batch
+    flow.datagrams = True
+    take(b"d1\n")
+    dest.end_batch()  # a datagram source's
+    take(b"d2\n")
+    dest.end_batch()
+    flow.datagrams = False
+    take(b"s3\n")  # taken outside any delivery: a stream's
+    dest.flush()  # as the timer does
+    assert dest.writes == [(b"s1\ns2\n", 2, False), (b"d1\nd2\n", 2, True), (b"s3\n", 1, False)]
+    assert not flow.datagrams
+
+    dest.writes.clear()
+    take(b"s4\n")
+    dest.end_batch()
+    flow.datagrams = True  # flushed while a datagram source delivers
+    dest.flush()
+    assert dest.writes == [(b"s4\n", 1, False)] and flow.datagrams

@@ -174,6 +174,32 @@ destination = ["d_all", "d_tree"]
 """
 
 
+def test_a_templated_path_writes_a_stream_s_lines_and_datagrams_apart() -> None:
+    """The queue drops only a datagram source's lines past twice its bound: a batch of
+    groups holds the lines of one kind, written as that kind (flow.datagrams)."""
+    from relay.destinations.file import FileDestination
+    from relay.flow import FlowControl
+    from tests.fixedclock import parse_at
+
+    flow = FlowControl()
+    config = FileConfig(name="d", type="file", path="out/$HOST.json")
+    dest = FileDestination(config, lambda msg: msg.values["MESSAGE"].encode(), flow)
+    submitted: list[tuple[int, bool]] = []
+    dest._submit = (  # type: ignore[method-assign]
+        lambda size, lines, *_: submitted.append((lines, flow.datagrams)))
+    msg = parse_at(b"<13>Jan  1 00:00:00 host p: hello")
+    dest.send(msg)
+    dest.send(msg)
+    flow.datagrams = True
+    dest.send(msg)  # a datagram source's: the stream's two are written first
+    assert submitted == [(2, False)]
+    dest.end_batch()
+    flow.datagrams = False
+    dest.flush()  # as a timer does, after the delivery
+    assert submitted == [(2, False), (1, True)] and not flow.datagrams
+    dest._thread.shutdown()
+
+
 def _normal(tree: dict[str, bytes]) -> dict[str, bytes]:
     # syslog-ng's own error records carry its PID, and the relay's its own
     return {name: PID_RE.sub(b"PID", data) for name, data in tree.items()}

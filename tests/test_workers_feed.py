@@ -23,7 +23,7 @@ from relay.message import LogMessage
 from relay.parse.peer import Peer
 from relay.workers import feed, plan
 from relay.workers.channel import FEED, FrameReader
-from relay.workers.proxy import ChannelProtocol, FeedDestination, factory
+from relay.workers.proxy import HARD, ChannelProtocol, FeedDestination, factory
 from tests.fixedclock import parse_at
 from tests.relayproc import RelayProcess, lines_of, wait_for
 from tests.test_workers import BASE
@@ -198,6 +198,54 @@ async def test_a_worker_takes_the_direct_way_while_no_client_filters() -> None:
     assert not ready()
     file_lines, feed_lines = lines_via(False)
     assert feed_lines == [(0b11, 1, file_lines[0]), (0b01, 1, file_lines[1])]
+
+
+class _Behind(_Transport):
+    """A channel whose main process is HARD bytes and more behind."""
+
+    def get_write_buffer_size(self) -> int:
+        return HARD + 1
+
+
+@pytest.mark.asyncio
+async def test_a_channel_far_behind_drops_only_what_datagram_sources_send() -> None:
+    """Past HARD bytes waiting, a datagram source's lines are dropped and counted; a
+    stream's are sent (its connections are paused, but the read they were in the middle
+    of is delivered whole), to the file and to the feed alike."""
+    channel = ChannelProtocol(FlowControl())
+    transport = _Behind()
+    channel.connection_made(transport)  # type: ignore[arg-type]
+    path = assemble(loads(CONFIG, "relay.toml"), FlowControl(),
+                    make_destination=factory(channel))
+    file, live = path.destinations["file"], path.destinations["live"]
+    assert isinstance(live, FeedDestination)
+    live.set_groups(1, [""])
+    peer = Peer("192.0.2.7", "192.0.2.7", 17, "127.0.0.1", 514)
+    frames = [b"<38>Jun 14 15:16:01 combo sshd[1]: hi", b"<38>Jun 14 15:16:02 combo cron: x"]
+
+    path.sources["net"].deliver(frames, repeat(peer))
+    file.flush()  # (as its timer does)
+    channel.write_pending()
+    sent = FrameReader().feed(bytes(transport.data))
+    assert sorted(name for _, name, *_ in sent) == ["file", "live"]
+    assert file.dropped == live.dropped == 0
+
+    transport.data.clear()
+    path.sources["dg"].deliver(frames, repeat(peer))
+    file.flush()  # a timer's flush, after the delivery
+    channel.write_pending()
+    assert FrameReader().feed(bytes(transport.data)) == []
+    assert file.dropped == live.dropped == 2
+
+    channel.tag = (1, 7)  # a shared socket's turn flushes after its delivery has ended
+    path.sources["dg"].deliver(frames, repeat(peer))
+    assert file.dropped == live.dropped == 2  # (held for the turn's flush)
+    file.flush()
+    live.flush()
+    channel.tag = (0, 0)
+    channel.write_pending()
+    assert FrameReader().feed(bytes(transport.data)) == []
+    assert file.dropped == live.dropped == 4
 
 
 # -- end to end --------------------------------------------------------------------------

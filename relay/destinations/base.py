@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from relay.config import BufferedConfig, DestinationConfig
 from relay.flow import FlowControl
@@ -25,6 +25,19 @@ WRITE_LINES = 512
 
 def _none_held() -> int:
     return 0
+
+
+def as_from(flow: FlowControl, datagrams: bool, call: Callable[..., None], *args: Any) -> None:
+    """CALL(*ARGS) with ``flow.datagrams`` set to DATAGRAMS (whether the lines it writes
+    came from a datagram source) for the time of the call."""
+    if flow.datagrams == datagrams:
+        call(*args)
+        return
+    flow.datagrams = datagrams
+    try:
+        call(*args)
+    finally:
+        flow.datagrams = not datagrams
 
 
 class Destination(Generic[C]):
@@ -113,6 +126,10 @@ class BufferedDestination(Destination[B]):
                  named_filters: Mapping[str, Filter] | None = None):
         super().__init__(config, render, flow, named_filters)
         self._buf: list[bytes] = []
+        # where the buffer's lines came from, as (end, datagrams) runs: flow.datagrams
+        # while they were taken (relay.destinations.queue drops only a datagram
+        # source's lines, and a flush may come from a timer, after the delivery)
+        self._runs: list[tuple[int, bool]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -129,10 +146,25 @@ class BufferedDestination(Destination[B]):
         return self._buf.append  # (send's own, for a message that is not local)
 
     def end_batch(self) -> None:
+        self.mark()
         if len(self._buf) >= WRITE_LINES:
             self.flush()
         elif self._buf and self._timer is None and self._loop is not None:
             self._timer = self._loop.call_later(self.config.flush_interval, self.flush)
+
+    def mark(self) -> None:
+        """Note that the lines taken since the last mark came from the delivery going on
+        now: a datagram source's while ``flow.datagrams`` is set."""
+        taken, runs = len(self._buf), self._runs
+        if runs:
+            end, datagrams = runs[-1]
+            if taken > end:
+                if datagrams == self.flow.datagrams:
+                    runs[-1] = (taken, datagrams)
+                else:
+                    runs.append((taken, self.flow.datagrams))
+        elif taken:
+            runs.append((taken, self.flow.datagrams))
 
     def flush(self) -> None:
         if self._timer is not None:
@@ -140,10 +172,28 @@ class BufferedDestination(Destination[B]):
             self._timer = None
         if not self._buf:
             return
-        lines = len(self._buf)
-        data = b"".join(self._buf)
-        self._buf.clear()
-        self.write(data, lines)
+        self.mark()
+        buf, runs = self._buf, self._runs
+        if len(runs) == 1:
+            datagrams = runs[0][1]
+            lines = len(buf)
+            data = b"".join(buf)
+            buf.clear()
+            runs.clear()
+            self._write_as(data, lines, datagrams)
+            return
+        chunks, start = [], 0
+        for end, datagrams in runs:  # (a stream's lines and datagrams, taken in turns)
+            chunks.append((b"".join(buf[start:end]), end - start, datagrams))
+            start = end
+        buf.clear()
+        runs.clear()
+        for data, lines, datagrams in chunks:
+            self._write_as(data, lines, datagrams)
+
+    def _write_as(self, data: bytes, lines: int, datagrams: bool) -> None:
+        """write(), with ``flow.datagrams`` saying where these lines came from."""
+        as_from(self.flow, datagrams, self.write, data, lines)
 
     def write(self, data: bytes, lines: int) -> None:
         """Write DATA, which holds LINES messages; count them in ``written`` once their

@@ -29,7 +29,14 @@ from typing import Any
 
 from relay.config import FileConfig
 from relay.destinations import paths
-from relay.destinations.base import WRITE_LINES, BufferedDestination, Filter, Render, log
+from relay.destinations.base import (
+    WRITE_LINES,
+    BufferedDestination,
+    Filter,
+    Render,
+    as_from,
+    log,
+)
 from relay.destinations.filepath import PathCache, is_template
 from relay.destinations.fileset import FileSet
 from relay.destinations.filewriter import FileWriter
@@ -65,6 +72,7 @@ class FileDestination(BufferedDestination[FileConfig]):
         # a templated path's batch: file name -> its rendered lines
         self._groups: dict[str, list[bytes]] = {}
         self._lines = 0
+        self._datagrams = False  # whether they came from a datagram source (flow.datagrams)
         self._reaper: asyncio.TimerHandle | None = None
         self._thread = concurrent.futures.ThreadPoolExecutor(1, f"relay-file-{config.name}")
         # bytes handed to the writer thread and not yet written
@@ -116,6 +124,9 @@ class FileDestination(BufferedDestination[FileConfig]):
         if expand is None:
             super().send(msg)
             return
+        if self._lines and self._datagrams != self.flow.datagrams:
+            self.flush()  # (a stream's lines and a datagram source's are written apart)
+        self._datagrams = self.flow.datagrams
         if msg.flags & FLAG_LOCAL:
             self.number(msg)
         name, expanded = expand(msg)
@@ -152,7 +163,8 @@ class FileDestination(BufferedDestination[FileConfig]):
         lines = self._lines
         self._groups = {}
         self._lines = 0
-        self._submit(sum(len(g[1]) for g in groups), lines, self.files.write, groups)
+        as_from(self.flow, self._datagrams, self._submit, sum(len(g[1]) for g in groups),
+                lines, self.files.write, groups)
 
     def _reap_later(self) -> None:
         reap = self.config.time_reap

@@ -8,7 +8,9 @@ main process passes to the real destination's ``write``.  A local message (a par
 goes alone, as a LOCAL frame, since the real destination gives its SEQNUM.  The channel's
 transport pauses the worker's connections while its buffer is over HIGH (the main process
 reads slowly because a destination is congested) and resumes them below LOW.  A datagram source
-cannot be paused: past HARD bytes waiting, chunks are dropped and counted.
+cannot be paused: past HARD bytes waiting, its chunks are dropped and counted.  A stream's
+never are: a connection paused in the middle of a read still hands on the rest of it, so a
+few hundred KiB per connection may go past HIGH, and they all go into the channel.
 
 A subscribers destination is a FeedDestination: it renders only while the main process
 says somebody subscribes, and sends each line with the client filters it passed
@@ -88,6 +90,14 @@ class ChannelProtocol(asyncio.Protocol):
         return (self.transport is None
                 or self.transport.get_write_buffer_size() + self._pending_bytes > HARD)
 
+    def refuses(self, datagrams: bool) -> bool:
+        """Whether lines are dropped: a datagram source's (DATAGRAMS, as
+        ``flow.datagrams`` says) past HARD bytes waiting, and anything once the channel is
+        closed.  A stream's always go: its connections are paused instead."""
+        if self.transport is None or self.transport.is_closing():
+            return True
+        return datagrams and self.full()
+
     def send(self, pieces: list[bytes]) -> None:
         """Queue PIECES: they go out in one write with what follows within WRITE_DELAY,
         or as soon as WRITE_AT bytes wait (a datagram batch is tens of KiB: one write,
@@ -164,11 +174,12 @@ class ChannelDestination(BufferedDestination[BufferedConfig]):
 
     def end_batch(self) -> None:
         if self.channel.tag[1]:  # a batch of a shared socket: its turn flushes it next
+            self.mark()
             return
         super().end_batch()
 
     def write(self, data: bytes, lines: int) -> None:
-        if self.channel.full():
+        if self.channel.refuses(self.flow.datagrams):
             self.dropped += lines
             self.warning.warn("destination %s: %d lines dropped: the main process is %d "
                               "bytes behind (datagrams cannot be paused)", self.name, lines,
@@ -182,7 +193,7 @@ class ChannelDestination(BufferedDestination[BufferedConfig]):
 def _send_local(dest: Destination[Any], channel: ChannelProtocol, msg: LogMessage) -> None:
     """A local message goes alone: its SEQNUM is the real destination's to give, so the
     main process renders it, after the lines before it (flushed already)."""
-    if channel.full():
+    if channel.refuses(dest.flow.datagrams):
         dest.dropped += 1
         return
     channel.send(local_frame(dest.name.encode(), pickle.dumps(msg), *channel.tag))
@@ -201,6 +212,7 @@ class FeedDestination(Destination[SubscribersConfig]):
         self.groups = feed.FeedFilters(self.named_filters)
         self._lines: list[tuple[int, bytes]] = []
         self._offered = 0  # messages looked at since the last frame
+        self._datagrams = False  # whether they came from a datagram source
         self.warning = Throttle()
 
     def set_groups(self, version: int, exprs: list[str]) -> None:
@@ -240,15 +252,18 @@ class FeedDestination(Destination[SubscribersConfig]):
             self._lines.append((mask, self.render(msg)))
 
     def end_batch(self) -> None:
-        if not self.channel.tag[1]:  # (a batch of a shared socket: its turn flushes it)
+        if not self.channel.tag[1]:
             self.flush()
+        elif self.flow.datagrams:  # a batch of a shared socket: its turn flushes it next
+            self._datagrams = True
 
     def flush(self) -> None:
+        datagrams, self._datagrams = self._datagrams or self.flow.datagrams, False
         if not self._offered:
             return
         lines, offered = self._lines, self._offered
         self._lines, self._offered = [], 0
-        if self.channel.full():
+        if self.channel.refuses(datagrams):
             self.dropped += len(lines)
             self.warning.warn("destination %s: %d lines dropped: the main process is %d "
                               "bytes behind (datagrams cannot be paused)", self.name,
