@@ -81,12 +81,14 @@ class FormatJson:
         builtins: list[tuple[str, Getter]] = []
         nonempty: set[str] = set()
         recipes: list[Recipe | None] = []
+        macros: list[str] = []
         for name in dict.fromkeys(names):  # a macro twice has the same value twice
             # a macro that is also an included name-value pair of the same name adds nothing:
             # it has the same value, and when that is empty the pair's "" stays anyway
             if only_initial_dot and name in _PAIR_MACROS and self._value_key(name) == name:
                 continue
             builtins.append((rekey(self.transforms, name), resolve(name)))
+            macros.append(name)
             if name in NEVER_EMPTY:
                 nonempty.add(builtins[-1][0])
             # generated writers compute these macros in place (when they are ours)
@@ -94,6 +96,7 @@ class FormatJson:
         self.builtins = builtins
         self._nonempty_keys = nonempty
         self._recipes = recipes
+        self._macros = macros  # the macro of each of builtins
         self.pair_keys: list[tuple[str, StrTemplate, int]] = [
             (rekey(self.transforms, name), tpl, kind) for name, tpl, kind in self.pairs
         ]
@@ -235,7 +238,11 @@ class FormatJson:
             key: (reads.value(name), self.omit_empty) for key, name in pair_names.items()}
         for i, (key, getter) in enumerate(self.builtins):
             found = self._recipes[i]
-            if found is None:
+            text = None if shape is None or found is None else shape.texts.get(
+                self._macros[i])
+            if text is not None:  # the shape hands over the macro's text itself
+                expr = f"({text})"
+            elif found is None:
                 if shape is not None:
                     return None
                 expr = f"g{i}(msg)"

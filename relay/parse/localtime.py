@@ -98,7 +98,7 @@ def uniform_day(year: int, mon: int, mday: int) -> tuple[int, int] | None:
 #: what mktime() would have been asked last had every stamp gone through it, since it
 #: was last asked (see _to_unix_by_mktime): None, its 9-tuple of fields, or the Hour
 #: (relay.parse.receive) of a stamp the receive second converted by its day
-LAST_BY_DAY: list[tuple[int, ...] | tuple[int, int, int, str] | None] = [None]
+LAST_BY_DAY: list[tuple[int, ...] | tuple[int, int, int, str, str] | None] = [None]
 
 
 def _days_in_month(year: int, mon: int) -> int:
@@ -141,7 +141,7 @@ def _local_day(year: int, mon: int, mday: int) -> tuple[bool, int, int]:
 def _catch_up_mktime() -> None:
     last = LAST_BY_DAY[0]
     LAST_BY_DAY[0] = None
-    if last is not None and len(last) == 4:  # an Hour: its year, and "Mmm dd HH:"
+    if last is not None and len(last) == 5:  # an Hour: its year, and "Mmm dd HH:"
         year, text = int(last[2]), str(last[3])
         last = (year, MONTH_BY_LOWER[text[:3].lower()] + 1, int(text[4:6]), int(text[7:9]),
                 0, 0, 0, 0, -1)

@@ -7,6 +7,7 @@ BSD stamp has no year, so its meaning depends on the receive year and month.
 
 from __future__ import annotations
 
+from relay.facts.names import MONTHS
 from relay.parse.localtime import (
     CACHE_RESETTERS,
     LAST_BY_DAY,
@@ -28,14 +29,17 @@ _KEPT = 256
 # as large as the hours that came
 _HOURS_KEPT = 366 * 24
 
-#: an hour of a day with one UTC offset: (its start in seconds, the offset, its year and
-#: its "Mmm dd HH:", the key it is kept under); itself what to show mktime() for it
-#: (LAST_BY_DAY: on such a day any of its stamps leaves mktime() with the same offset);
-#: () when the hour is none, or its day changes its offset or is no date, or its month is
-#: none.  Flat, and sharing its text with its key, since a replayed archive may keep
-#: thousands of them, each read in turn (in process, fail2ban's replay, 8,300 hours in
-#: 60,000 lines, cost 9-10% more than its live lines with nested tuples)
-Hour = tuple[int, int, int, str] | tuple[()]
+#: an hour of a day with one UTC offset: (its start in seconds, the offset, its year, its
+#: "Mmm dd HH:", the key it is kept under, and that text as DATE shows it, "Mmm dd HH:"
+#: with the month's own name and the day padded with a space); itself what to show
+#: mktime() for it (LAST_BY_DAY: on such a day any of its stamps leaves mktime() with the
+#: same offset); () when the hour is none, or its day changes its offset or is no date,
+#: or its month is none.  Flat, and sharing its text with its key, since a replayed
+#: archive may keep thousands of them, each read in turn (in process, fail2ban's replay,
+#: 8,300 hours in 60,000 lines, cost 9-10% more than its live lines with nested tuples).
+#: On such a day a stamp's DATE is the hour's text and its "MM:SS": the direct way
+#: writes it so, with no table of days and minutes to read (relay.parse.shape)
+Hour = tuple[int, int, int, str, str] | tuple[()]
 
 
 class ReceiveSecond:
@@ -61,9 +65,9 @@ class ReceiveSecond:
         self._by_month: dict[tuple[int, int], dict[str, tuple[int, int] | None]] = {}
         # the year guessed for a stamp of each month, this receive month
         self._years: tuple[int, ...] = ()
-        # "Mmm dd" -> (guessed year, midnight, offset) of that day, None when it changes
-        # its offset (or is no date)
-        self._days: dict[str, tuple[int, int, int] | None] = {}
+        # "Mmm dd" -> (guessed year, midnight, offset, "Mmm dd " as DATE shows it) of that
+        # day, None when it changes its offset (or is no date)
+        self._days: dict[str, tuple[int, int, int, str] | None] = {}
         CACHE_RESETTERS.append(self.reset)
 
     def move(self, sec: int) -> None:
@@ -90,13 +94,13 @@ class ReceiveSecond:
             hours.clear()
         found: Hour = ()
         if self.sec is not None:
-            day: tuple[int, int, int] | int | None = self._days.get(text[:6], 0)
+            day: tuple[int, int, int, str] | int | None = self._days.get(text[:6], 0)
             if day == 0:
                 mon = MONTH_BY_LOWER.get(text[:3].lower(), -1)
                 day = self._day(text[:6], mon) if mon >= 0 else None
             hour = _HOUR.get(text[7:9])
             if type(day) is tuple and hour is not None:
-                found = (day[1] + hour, day[2], day[0], text)
+                found = (day[1] + hour, day[2], day[0], text, day[3] + text[7:10])
         hours[text] = found
         return found
 
@@ -134,14 +138,16 @@ class ReceiveSecond:
         stamps[stamp] = found
         return found
 
-    def _day(self, text: str, mon: int) -> tuple[int, int, int] | None:
-        """The day of "Mmm dd" this receive month: (guessed year, midnight, offset), or
-        None when it changes its offset or is no date."""
+    def _day(self, text: str, mon: int) -> tuple[int, int, int, str] | None:
+        """The day of "Mmm dd" this receive month: (guessed year, midnight, offset,
+        "Mmm dd " as DATE shows it), or None when it changes its offset or is no date."""
         if len(self._days) >= 4096:
             self._days.clear()
         year = self._years[mon]
-        day = uniform_day(year, mon, int(text[4:6]))
-        found = self._days[text] = None if day is None else (year, day[0], day[1])
+        mday = int(text[4:6])
+        day = uniform_day(year, mon, mday)
+        found = self._days[text] = None if day is None else (
+            year, day[0], day[1], f"{MONTHS[mon]} {mday:2d} ")
         return found
 
     def reset(self) -> None:

@@ -19,6 +19,7 @@ the arguments of their renderers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import NamedTuple
 
 from relay.parse.localtime import LAST_BY_DAY, common_iso
@@ -44,6 +45,9 @@ class Shape(NamedTuple):
     #: pair name -> an expression over the parameters, or its Fixed value; in the order
     #: of the message's values (its pair names are exactly these)
     values: Mapping[str, str | Fixed]
+    #: macro name -> an expression over the parameters that is its text, for a macro a
+    #: renderer would otherwise compute from the attributes (DATE, from the stamp's text)
+    texts: Mapping[str, str] = MappingProxyType({})
 
     @property
     def ident(self) -> tuple[str, ...]:
@@ -65,11 +69,20 @@ def _attrs(tag: str) -> dict[str, str | Fixed]:
     return attrs
 
 
-def _shape(tag: str, source: str, pairs: tuple[tuple[str, str], ...]) -> Shape:
-    """The shape whose pairs are PAIRS (name, parameter), then HOST_FROM and SOURCE."""
+def _shape(tag: str, source: str, pairs: tuple[tuple[str, str], ...],
+           texts: Mapping[str, str] = MappingProxyType({})) -> Shape:
+    """The shape whose pairs are PAIRS (name, parameter), then HOST_FROM and SOURCE, with
+    the parameters TEXTS names after those of the pairs."""
     values: dict[str, str | Fixed] = dict(pairs)
     values.update({"HOST_FROM": "peer[1]", "SOURCE": Fixed(source)})
-    return Shape(_PARAMS + tuple(param for _, param in pairs), _attrs(tag), values)
+    params = _PARAMS + tuple(param for _, param in pairs)
+    params += tuple(dict.fromkeys(texts.values()))
+    return Shape(params, _attrs(tag), values, texts)
+
+
+#: a BSD stamp's DATE (and S_DATE): "Mmm dd HH:MM:SS" of its own fields, since the hours
+#: the direct way writes are of days with one offset (relay.parse.receive.Hour)
+_STAMP_TEXTS = MappingProxyType({"DATE": "date", "S_DATE": "date"})
 
 
 def common_shapes(source: str, tag: str) -> tuple[Shape, Shape]:
@@ -77,9 +90,9 @@ def common_shapes(source: str, tag: str) -> tuple[Shape, Shape]:
     ``OneMatch.parse`` makes of the COMMON shape for a source and its tag)."""
     return (_shape(tag, source, (("PROGRAM", "program"), ("PID", "pid"),
                                  ("LEGACY_MSGHDR", "hdr"), ("HOST", "host"),
-                                 ("MESSAGE", "message"))),
+                                 ("MESSAGE", "message")), _STAMP_TEXTS),
             _shape(tag, source, (("PROGRAM", "program"), ("LEGACY_MSGHDR", "hdr"),
-                                 ("HOST", "host"), ("MESSAGE", "message"))))
+                                 ("HOST", "host"), ("MESSAGE", "message")), _STAMP_TEXTS))
 
 
 def rfc5424_shapes(source: str, tag: str) -> tuple[Shape, Shape]:
@@ -188,12 +201,14 @@ def direct_readers(keep_hostname: bool, common: tuple[Render, Render] | None,
                                 line = without_pid(  # type: ignore[misc]
                                     COMMON_PRI[pri], hour[0] + seconds,
                                     usec_of(fraction) if fraction else 0, hour[1], sec, usec,
-                                    gmtoff, peer, program, hdr, host, s[m.end():])
+                                    gmtoff, peer, program, hdr, host, s[m.end():],
+                                    hour[4] + minute_second)
                             else:
                                 line = with_pid(  # type: ignore[misc]
                                     COMMON_PRI[pri], hour[0] + seconds,
                                     usec_of(fraction) if fraction else 0, hour[1], sec, usec,
-                                    gmtoff, peer, program, pid, hdr, host, s[m.end():])
+                                    gmtoff, peer, program, pid, hdr, host, s[m.end():],
+                                    hour[4] + minute_second)
                 if line is None:
                     other(frame, peer)
                     missed += 1
