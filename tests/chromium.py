@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -42,7 +44,7 @@ class Chromium:
         log = open(os.path.join(self.profile.name, "stderr"), "wb")
         self.proc = subprocess.Popen(
             [self.binary, *FLAGS, f"--user-data-dir={self.profile.name}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=log)
+            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
         log.close()
         active = os.path.join(self.profile.name, "DevToolsActivePort")
         deadline = time.monotonic() + 30
@@ -75,7 +77,18 @@ class Chromium:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.profile.cleanup()
+            # its helpers (renderer, crash handler, ...) are in its session and may still
+            # write into the profile: they go too, before the profile does
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        for attempt in range(50):
+            try:
+                self.profile.cleanup()
+                break
+            except OSError:
+                if attempt == 49:
+                    raise
+                await asyncio.sleep(0.1)
 
     def stderr(self) -> str:
         with open(os.path.join(self.profile.name, "stderr"), "rb") as f:

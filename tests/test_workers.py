@@ -363,7 +363,10 @@ def test_one_udp_sender_is_read_by_one_worker_until_it_is_busy(tmp_path: Path) -
                 s.sendto(b"<13>Dec  3 07:00:00 host u: %d" % i, address)
                 time.sleep(0.002)
             wait_for(lambda: len(lines_of(out)) >= 200, 30, "the quiet datagrams")
-            assert received() == [200, 0]
+            quiet = received()
+            # the first worker reads them; the second only while the first is busy, or has
+            # not read for 20 ms (a first worker the machine kept off its core)
+            assert sum(quiet) == 200 and quiet[1] <= 10, quiet
             for i in range(200, 20200):  # 10k msg/s: it asks for help
                 s.sendto(b"<13>Dec  3 07:00:00 host u: %d aaaaaaaaaa" % i, address)
                 if i % 100 == 0:
