@@ -34,51 +34,23 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from itertools import repeat
 
 from benchmarks import corpus
 
-READ = 256_000  # bytes the event loop reads at once from a busy connection
 _COUNTS = {"I": r"I\s+refs:\s+([\d,]+)", "D1": r"D1\s+misses:\s+([\d,]+)",
            "LL": r"LL misses:\s+([\d,]+)"}
 
 
 def run_streams(path: str, streams: int) -> int:
-    """Deliver the workload file PATH as STREAMS interleaved connections; the lines."""
-    from benchmarks.daemons import relay_config
+    """Deliver the workload file PATH as STREAMS interleaved connections; the lines
+    (``benchmarks.micro.stream_reads``, run once)."""
+    from benchmarks import micro
     from relay import heap
-    from relay.assemble import assemble
-    from relay.config import loads
-    from relay.framing import StreamFramer
-    from relay.parse import Peer
 
-    heap.keep_freed_memory()
-    pipeline = assemble(loads(relay_config("tcp", 514, os.devnull)))
-    runtime, dest = pipeline.sources["s_net"], pipeline.destinations["d_json"]
-    written = [0]
-
-    def write(data: bytes, lines: int) -> None:
-        written[0] += lines
-
-    dest.write = write  # type: ignore[attr-defined]
+    heap.keep_freed_memory()  # as the relay's processes do
     with open(path, "rb") as f:
-        lines = f.read().splitlines(keepends=True)
-    reads = []
-    for n in range(streams):
-        at = n * len(lines) // streams
-        data = b"".join(lines[at:] + lines[:at])
-        reads.append([data[i:i + READ] for i in range(0, len(data), READ)])
-    total = len(lines) * streams
-    del lines
-    peer = repeat(Peer("127.0.0.1", "127.0.0.1", 6, "127.0.0.1", 514))
-    framers = [StreamFramer() for _ in range(streams)]
-    for step in range(len(reads[0])):
-        for n in range(streams):
-            runtime.deliver(framers[n].feed(reads[n][step]), peer)
-    dest.flush()  # type: ignore[attr-defined]
-    if written[0] != total:  # a line lost or doubled would make the counts meaningless
-        raise RuntimeError(f"{written[0]} lines written of {total}")
-    return written[0]
+        lines = f.read().splitlines()
+    return micro.stream_reads(lines, streams=streams)()
 
 
 def counted(path: str, streams: int, ll: int | None) -> dict[str, int]:
