@@ -257,8 +257,7 @@ def stream_reads(batch: list[bytes], read: int = READ, streams: int = 1) -> Call
         at = n * len(batch) // streams
         data = b"\n".join(batch[at:] + batch[:at]) + b"\n"
         reads.append([data[i:i + read] for i in range(0, len(data), read)])
-    turns = [(n, chunk) for step in range(len(reads[0])) for n, chunk in
-             enumerate(r[step] for r in reads)]
+    turns = [(n, reads[n][step]) for step in range(len(reads[0])) for n in range(streams)]
     peer = repeat(Peer("127.0.0.1", "127.0.0.1", 6, "127.0.0.1", 514))
 
     def run() -> int:

@@ -153,6 +153,15 @@ async def test_a_worker_renders_a_feed_only_for_the_groups_it_was_told() -> None
     assert feed.decode(frames[1][3]) == (2, [(0b1, 1, b"a 3\n")])
 
 
+def _worker_path(config: str, transport: _Transport) -> tuple[ChannelProtocol, Any]:
+    """A worker's pipeline of CONFIG, its destinations writing into a channel over
+    TRANSPORT."""
+    channel = ChannelProtocol(FlowControl())
+    channel.connection_made(transport)  # type: ignore[arg-type]
+    return channel, assemble(loads(config, "relay.toml"), FlowControl(),
+                             make_destination=factory(channel))
+
+
 UDP_CONFIG = CONFIG.replace('template = "$PROGRAM $MSG\\n"\n', "")
 
 
@@ -161,11 +170,8 @@ async def test_a_worker_takes_the_direct_way_while_no_client_filters() -> None:
     """The file and the feed share the seed template: while nobody filters, one render
     without the message serves both; a client that filters sends lines down the message
     path, since its filter needs the message."""
-    channel = ChannelProtocol(FlowControl())
     transport = _Transport()
-    channel.connection_made(transport)  # type: ignore[arg-type]
-    path = assemble(loads(UDP_CONFIG, "relay.toml"), FlowControl(),
-                    make_destination=factory(channel))
+    channel, path = _worker_path(UDP_CONFIG, transport)
     runtime, live = path.sources["dg"], path.destinations["live"]
     assert isinstance(live, FeedDestination)
     assert runtime.direct is not None
@@ -212,11 +218,8 @@ async def test_a_channel_far_behind_drops_only_what_datagram_sources_send() -> N
     """Past HARD bytes waiting, a datagram source's lines are dropped and counted; a
     stream's are sent (its connections are paused, but the read they were in the middle
     of is delivered whole), to the file and to the feed alike."""
-    channel = ChannelProtocol(FlowControl())
     transport = _Behind()
-    channel.connection_made(transport)  # type: ignore[arg-type]
-    path = assemble(loads(CONFIG, "relay.toml"), FlowControl(),
-                    make_destination=factory(channel))
+    channel, path = _worker_path(CONFIG, transport)
     file, live = path.destinations["file"], path.destinations["live"]
     assert isinstance(live, FeedDestination)
     live.set_groups(1, [""])

@@ -155,16 +155,12 @@ class BufferedDestination(Destination[B]):
     def mark(self) -> None:
         """Note that the lines taken since the last mark came from the delivery going on
         now: a datagram source's while ``flow.datagrams`` is set."""
-        taken, runs = len(self._buf), self._runs
-        if runs:
-            end, datagrams = runs[-1]
-            if taken > end:
-                if datagrams == self.flow.datagrams:
-                    runs[-1] = (taken, datagrams)
-                else:
-                    runs.append((taken, self.flow.datagrams))
-        elif taken:
-            runs.append((taken, self.flow.datagrams))
+        taken, runs, datagrams = len(self._buf), self._runs, self.flow.datagrams
+        if taken > (runs[-1][0] if runs else 0):
+            if runs and runs[-1][1] == datagrams:
+                runs[-1] = (taken, datagrams)
+            else:
+                runs.append((taken, datagrams))
 
     def flush(self) -> None:
         if self._timer is not None:
@@ -173,27 +169,15 @@ class BufferedDestination(Destination[B]):
         if not self._buf:
             return
         self.mark()
-        buf, runs = self._buf, self._runs
-        if len(runs) == 1:
-            datagrams = runs[0][1]
-            lines = len(buf)
-            data = b"".join(buf)
-            buf.clear()
-            runs.clear()
-            self._write_as(data, lines, datagrams)
-            return
-        chunks, start = [], 0
-        for end, datagrams in runs:  # (a stream's lines and datagrams, taken in turns)
+        buf, start = self._buf, 0
+        chunks = []  # (one run, unless a stream's lines and datagrams were taken in turns)
+        for end, datagrams in self._runs:
             chunks.append((b"".join(buf[start:end]), end - start, datagrams))
             start = end
         buf.clear()
-        runs.clear()
+        self._runs.clear()
         for data, lines, datagrams in chunks:
-            self._write_as(data, lines, datagrams)
-
-    def _write_as(self, data: bytes, lines: int, datagrams: bool) -> None:
-        """write(), with ``flow.datagrams`` saying where these lines came from."""
-        as_from(self.flow, datagrams, self.write, data, lines)
+            as_from(self.flow, datagrams, self.write, data, lines)
 
     def write(self, data: bytes, lines: int) -> None:
         """Write DATA, which holds LINES messages; count them in ``written`` once their

@@ -86,17 +86,13 @@ class ChannelProtocol(asyncio.Protocol):
             self.lost.set_result(exc)
         self.flow.relieved(self)
 
-    def full(self) -> bool:
-        return (self.transport is None
-                or self.transport.get_write_buffer_size() + self._pending_bytes > HARD)
-
     def refuses(self, datagrams: bool) -> bool:
         """Whether lines are dropped: a datagram source's (DATAGRAMS, as
         ``flow.datagrams`` says) past HARD bytes waiting, and anything once the channel is
         closed.  A stream's always go: its connections are paused instead."""
         if self.transport is None or self.transport.is_closing():
             return True
-        return datagrams and self.full()
+        return datagrams and self.transport.get_write_buffer_size() + self._pending_bytes > HARD
 
     def send(self, pieces: list[bytes]) -> None:
         """Queue PIECES: they go out in one write with what follows within WRITE_DELAY,
