@@ -12,7 +12,7 @@ import calendar
 import time
 from collections.abc import Callable
 
-from relay.parse.stamp import MONTH_BY_LOWER, Wall
+from relay.parse.stamp import Wall
 
 _to_unix_cache: dict[tuple[int, int, int, int, int, int, int | None], tuple[int, int]] = {}
 _local_cache: dict[int, tuple[int, int, int]] = {}
@@ -96,9 +96,9 @@ def uniform_day(year: int, mon: int, mday: int) -> tuple[int, int] | None:
 
 
 #: what mktime() would have been asked last had every stamp gone through it, since it
-#: was last asked (see _to_unix_by_mktime): None, its 9-tuple of fields, or the Hour
-#: (relay.parse.receive) of a stamp the receive second converted by its day
-LAST_BY_DAY: list[tuple[int, ...] | tuple[int, int, int, str, str] | None] = [None]
+#: was last asked (see _to_unix_by_mktime): None, its 9-tuple of fields, or the Hour or
+#: the Day (relay.parse.receive) of a stamp the receive second converted by its day
+LAST_BY_DAY: list[tuple[object, ...] | None] = [None]
 
 
 def _days_in_month(year: int, mon: int) -> int:
@@ -141,10 +141,11 @@ def _local_day(year: int, mon: int, mday: int) -> tuple[bool, int, int]:
 def _catch_up_mktime() -> None:
     last = LAST_BY_DAY[0]
     LAST_BY_DAY[0] = None
-    if last is not None and len(last) == 5:  # an Hour: its year, and "Mmm dd HH:"
-        year, text = int(last[2]), str(last[3])
-        last = (year, MONTH_BY_LOWER[text[:3].lower()] + 1, int(text[4:6]), int(text[7:9]),
-                0, 0, 0, 0, -1)
+    if last is not None and len(last) == 3:  # an Hour: its Day says it
+        last = last[2]  # type: ignore[assignment]
+    if last is not None and len(last) == 6:  # a Day: its midnight says it
+        year, _, _, _, mon, mday = last
+        last = (year, mon + 1, mday, 0, 0, 0, 0, 0, -1)  # type: ignore[operator]
     if last is not None:
         time.mktime(last)  # type: ignore[arg-type]
 

@@ -19,7 +19,7 @@ from relay.parse.localtime import (
 from relay.parse.stamp import MONTH_BY_LOWER
 
 # the fields of a BSD stamp's time, read without int(): "HH" -> seconds, "MM:SS" -> seconds
-_HOUR = {f"{h:02d}": h * 3600 for h in range(24)}
+HOUR_SECONDS = {f"{h:02d}": h * 3600 for h in range(24)}
 MINUTE_SECOND = {f"{m:02d}:{s:02d}": m * 60 + s for m in range(60) for s in range(60)}
 # stamps kept per receive month before starting again: few, since a small map stays in
 # the CPU's cache, and those that come back are those of the last hours
@@ -29,17 +29,19 @@ _KEPT = 256
 # as large as the hours that came
 _HOURS_KEPT = 366 * 24
 
-#: an hour of a day with one UTC offset: (its start in seconds, the offset, its year, its
-#: "Mmm dd HH:", the key it is kept under, and that text as DATE shows it, "Mmm dd HH:"
-#: with the month's own name and the day padded with a space); itself what to show
-#: mktime() for it (LAST_BY_DAY: on such a day any of its stamps leaves mktime() with the
-#: same offset); () when the hour is none, or its day changes its offset or is no date,
-#: or its month is none.  Flat, and sharing its text with its key, since a replayed
-#: archive may keep thousands of them, each read in turn (in process, fail2ban's replay,
-#: 8,300 hours in 60,000 lines, cost 9-10% more than its live lines with nested tuples).
-#: On such a day a stamp's DATE is the hour's text and its "MM:SS": the direct way
-#: writes it so, with no table of days and minutes to read (relay.parse.shape)
-Hour = tuple[int, int, int, str, str] | tuple[()]
+#: a day of the receive month's guess that keeps one UTC offset: (its year, its midnight
+#: in seconds, the offset, "Mmm dd " as DATE shows it, with the month's own name and the
+#: day padded with a space, its month from 0, its day of the month); itself what to show
+#: mktime() for it (LAST_BY_DAY: on such a day any of its stamps, its midnight too, leaves
+#: mktime() with the same offset); () when the day changes its offset or is no date, or
+#: its month is none.  On such a day a stamp's DATE is the day's text and its "HH:MM:SS":
+#: the direct way writes it so, with nothing else to read (relay.parse.shape), and a
+#: replayed archive, whose lines may open a new hour every few lines, costs it no more
+#: than live lines do (a year has 366 days, and 8,784 hours)
+Day = tuple[int, int, int, str, int, int] | tuple[()]
+#: an hour of such a day: (its start in seconds, the offset, its Day); also what to show
+#: mktime() for it; () when the hour is none, or its day is ()
+Hour = tuple[int, int, Day] | tuple[()]
 
 
 class ReceiveSecond:
@@ -48,26 +50,27 @@ class ReceiveSecond:
     ``gmtoff`` is the local UTC offset then.  A BSD stamp has no year: it is guessed from
     the receive year and month, so what is kept holds for that month.  ``hours`` maps the
     "Mmm dd HH:" of a stamp to its Hour, so that a stamp of a known hour costs a lookup of
-    its "MM:SS" and an addition, whether its second was seen before or not; ``stamps``
+    its "MM:SS" and an addition, whether its second was seen before or not; ``days`` maps
+    the "Mmm dd " of a stamp to its Day, for the direct way; ``stamps``
     maps the texts of the other stamps (a PIX/ASA stamp, one on a day that changes its
     offset, fields mktime() normalizes) to (seconds, offset), or to None with no month.
     """
 
-    __slots__ = ("sec", "gmtoff", "hours", "stamps", "_year_mon", "_by_month", "_years",
+    __slots__ = ("sec", "gmtoff", "hours", "days", "stamps", "_year_mon", "_by_month", "_years",
                  "_days")
 
     def __init__(self) -> None:
         self.sec: int | None = None
         self.gmtoff = 0
         self.hours: dict[str, Hour] = {}
+        self.days: dict[str, Day] = {}
         self.stamps: dict[str, tuple[int, int] | None] = {}
         self._year_mon = (0, -1)
         self._by_month: dict[tuple[int, int], dict[str, tuple[int, int] | None]] = {}
         # the year guessed for a stamp of each month, this receive month
         self._years: tuple[int, ...] = ()
-        # "Mmm dd" -> (guessed year, midnight, offset, "Mmm dd " as DATE shows it) of that
-        # day, None when it changes its offset (or is no date)
-        self._days: dict[str, tuple[int, int, int, str] | None] = {}
+        # "Mmm dd" -> the Day, None when it changes its offset (or is no date)
+        self._days: dict[str, Day | None] = {}
         CACHE_RESETTERS.append(self.reset)
 
     def move(self, sec: int) -> None:
@@ -80,6 +83,7 @@ class ReceiveSecond:
             self._years = tuple(guess_year(m, sec) for m in range(12))
             self._days = {}
             self.hours = {}
+            self.days = {}
             stamps = self._by_month.get((year, mon))
             if stamps is None:
                 if len(self._by_month) > 16:
@@ -93,15 +97,27 @@ class ReceiveSecond:
         if len(hours) >= _HOURS_KEPT:
             hours.clear()
         found: Hour = ()
+        day = self.day_of(text[:7])
+        hour = HOUR_SECONDS.get(text[7:9])
+        if day and hour is not None:
+            found = (day[1] + hour, day[2], day)
+        hours[text] = found
+        return found
+
+    def day_of(self, text: str) -> Day:
+        """The Day of "Mmm dd " (how a BSD stamp starts), kept in ``days``."""
+        days = self.days
+        if len(days) >= 4096:
+            days.clear()
+        found: Day = ()
         if self.sec is not None:
-            day: tuple[int, int, int, str] | int | None = self._days.get(text[:6], 0)
+            day: Day | int | None = self._days.get(text[:6], 0)
             if day == 0:
                 mon = MONTH_BY_LOWER.get(text[:3].lower(), -1)
                 day = self._day(text[:6], mon) if mon >= 0 else None
-            hour = _HOUR.get(text[7:9])
-            if type(day) is tuple and hour is not None:
-                found = (day[1] + hour, day[2], day[0], text, day[3] + text[7:10])
-        hours[text] = found
+            if type(day) is tuple:
+                found = day
+        days[text] = found
         return found
 
     def stamp_of_common(self, stamp: str) -> tuple[int, int] | None:
@@ -138,22 +154,23 @@ class ReceiveSecond:
         stamps[stamp] = found
         return found
 
-    def _day(self, text: str, mon: int) -> tuple[int, int, int, str] | None:
-        """The day of "Mmm dd" this receive month: (guessed year, midnight, offset,
-        "Mmm dd " as DATE shows it), or None when it changes its offset or is no date."""
+    def _day(self, text: str, mon: int) -> Day | None:
+        """The Day of "Mmm dd" this receive month, or None when it changes its offset or
+        is no date."""
         if len(self._days) >= 4096:
             self._days.clear()
         year = self._years[mon]
         mday = int(text[4:6])
         day = uniform_day(year, mon, mday)
         found = self._days[text] = None if day is None else (
-            year, day[0], day[1], f"{MONTHS[mon]} {mday:2d} ")
+            year, day[0], day[1], f"{MONTHS[mon]} {mday:2d} ", mon, mday)
         return found
 
     def reset(self) -> None:
         self.sec = None
         self._days = {}
         self.hours = {}
+        self.days = {}
         self._year_mon = (0, -1)
         self._by_month.clear()
         self.stamps = {}

@@ -142,8 +142,8 @@ class OneMatch:
         if m is not None:
             pri, hour_text, minute_second, fraction, host, hdr, program, pid = m.groups()
             # the stamp's hour, then "MM:SS": the same cost whether its second was seen
-            # before or not (as in stamp_of_common, which takes the rest, and in
-            # relay.parse.shape.direct_readers)
+            # before or not (as in stamp_of_common, which takes the rest; the direct way,
+            # relay.parse.shape.direct_readers, looks up the day alone)
             hour = now.hours.get(hour_text)
             if hour is None:
                 hour = now.hour_of(hour_text)
