@@ -159,8 +159,11 @@ class UdpReader:
         Parsing costs several times what reading does, so a burst is taken out of the
         kernel's buffer, which drops what overflows it, into this process's memory: the
         socket is read until it is empty, or READ_AHEAD batches (READ_AHEAD_BYTES) are
-        held, and read again after each batch parsed.  Beyond that the kernel's buffer
-        holds the rest.  Batches are parsed in the order they were read.  After
+        held, and, until a read finds it empty, read again after each batch parsed.
+        Beyond that the kernel's buffer holds the rest.  Once the socket was read empty,
+        what comes while the batches held are parsed waits for the next wakeup, which
+        the coalescing delays: reading it at once took a few datagrams a read (at 100,000
+        msg/s, 15 a read against 166 after; 5.9-7.2 CPU us/msg against 4.8-5.1).  Batches are parsed in the order they were read.  After
         READ_AHEAD reads the wakeup parses what it holds and ends, so that a steady flow
         does not keep the rest of the loop waiting.
         """
@@ -197,7 +200,10 @@ class UdpReader:
                     held.append((number, frames, peers, size))
                     held_bytes += size
                 if len(frames) < BATCH:
-                    break  # read empty (or a sender was denied: the next wakeup reads on)
+                    # read empty (or a sender was denied: the next wakeup reads on); what
+                    # comes while the batches held are parsed waits for the next wakeup
+                    reads = 0
+                    break
             if not held:
                 now = self.loop.time()
                 if 0 < total < BATCH and not self.closed:
