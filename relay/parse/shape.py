@@ -114,8 +114,9 @@ def rfc5424_shapes(source: str, tag: str) -> tuple[Shape, Shape]:
 #: only COMMON takes goes the message's way, which knows what mktime() makes of "12:75")
 _DIRECT_COMMON_PATTERN = COMMON.pattern.replace(
     "([A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:)([0-9][0-9]:[0-9][0-9])",
-    "([A-Z][a-z][a-z] [ 0-9][0-9] )((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])", 1)
-assert _DIRECT_COMMON_PATTERN != COMMON.pattern
+    "([A-Z][a-z][a-z] [ 0-9][0-9] )((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])", 1
+) + "((?s:.*))"  # and the message, the rest (a group costs less than a slice after it)
+assert _DIRECT_COMMON_PATTERN.count("([A-Z][a-z][a-z] [ 0-9][0-9] )") == 1
 DIRECT_COMMON = re.compile(_DIRECT_COMMON_PATTERN, COMMON.flags)
 
 
@@ -213,8 +214,8 @@ def direct_readers(keep_hostname: bool, common: tuple[Render, Render] | None,
                     if m is None:
                         line = from_5424(s, peer, sec, usec)
                     else:
-                        pri, day_text, time_text, fraction, host, hdr, program, pid = \
-                            m.groups()
+                        pri, day_text, time_text, fraction, host, hdr, program, pid, \
+                            message = m.groups()
                         day = days.get(day_text)
                         if day is None:
                             day = now.day_of(day_text)
@@ -228,13 +229,13 @@ def direct_readers(keep_hostname: bool, common: tuple[Render, Render] | None,
                                 line = without_pid(  # type: ignore[misc]
                                     COMMON_PRI[pri], stamp_sec,
                                     usec_of(fraction) if fraction else 0, day[2], sec, usec,
-                                    gmtoff, peer, program, hdr, host, s[m.end():],
+                                    gmtoff, peer, program, hdr, host, message,
                                     day[3] + time_text)
                             else:
                                 line = with_pid(  # type: ignore[misc]
                                     COMMON_PRI[pri], stamp_sec,
                                     usec_of(fraction) if fraction else 0, day[2], sec, usec,
-                                    gmtoff, peer, program, pid, hdr, host, s[m.end():],
+                                    gmtoff, peer, program, pid, hdr, host, message,
                                     day[3] + time_text)
                 if line is None:
                     other(frame, peer)

@@ -163,9 +163,10 @@ class UdpReader:
         Beyond that the kernel's buffer holds the rest.  Once the socket was read empty,
         what comes while the batches held are parsed waits for the next wakeup, which
         the coalescing delays: reading it at once took a few datagrams a read (at 100,000
-        msg/s, 15 a read against 166 after; 5.9-7.2 CPU us/msg against 4.8-5.1).  Batches are parsed in the order they were read.  After
-        READ_AHEAD reads the wakeup parses what it holds and ends, so that a steady flow
-        does not keep the rest of the loop waiting.
+        msg/s, 15 a read against 166 after; 5.9-7.2 CPU us/msg against 4.8-5.1).
+        Batches are parsed in the order they were read.  After READ_AHEAD reads the
+        wakeup parses what it holds and ends, so that a steady flow does not keep the
+        rest of the loop waiting.
         """
         turns = self.runtime.turns
         share = self.share
