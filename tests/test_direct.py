@@ -23,6 +23,8 @@ from relay.config import loads
 from relay.destinations import KINDS, destination_class
 from relay.destinations.base import BufferedDestination, Destination
 from relay.parse import Parser, Peer, local_peer
+from relay.parse.receive import RECEIVE
+from relay.parse.shape import common_shapes, reads
 from relay.template import compile_template
 from relay.workers.proxy import ChannelDestination
 
@@ -198,6 +200,28 @@ def test_common_lines_are_written_directly() -> None:
                       b"<38>1 2026-06-14T15:16:01+00:00 - app 1 - - no HOSTNAME",
                       b"<38>1 2026-06-14T15:16:01+00:00 h app 1 - - \xef\xbb\xbfa BOM"):
             assert direct(frame, UDP, RECEIVED_NS) is None, frame
+
+
+def test_a_stamp_the_template_does_not_write_is_not_converted() -> None:
+    """A BSD stamp's seconds are computed only for a writer that reads them: the seed
+    template writes DATE (the stamp's own text), an ISODATE template the seconds."""
+    for template, read in ((TEMPLATES[0], False), (TEMPLATES[3], True)):
+        writers = [compile_template(template).direct(shape)
+                   for shape in common_shapes("s", "tag")]
+        assert [reads(w, "stamp_sec") for w in writers if w is not None] == [read, read]
+    assert reads(len, "stamp_sec")  # (not generated code: it may read anything)
+
+
+def test_a_stamp_is_looked_up_by_its_day() -> None:
+    """The direct way keeps a day per "Mmm dd ", whatever the hours of its stamps."""
+    tpl = compile_template(TEMPLATES[0])
+    direct = Parser("rfc3164", "s").direct(tpl.direct)
+    assert direct is not None
+    RECEIVE.reset()
+    for hour in range(24):
+        assert direct(b"<38>Jun  4 %02d:06:07 h p: x" % hour, UDP, RECEIVED_NS) is not None
+    assert list(RECEIVE.days) == ["Jun  4 "]
+    assert direct(b"<38>Jun  4 24:06:07 h p: x", UDP, RECEIVED_NS) is None  # no hour
 
 
 @pytest.mark.parametrize("template", [
