@@ -56,8 +56,8 @@ class ReceiveSecond:
     offset, fields mktime() normalizes) to (seconds, offset), or to None with no month.
     """
 
-    __slots__ = ("sec", "gmtoff", "hours", "days", "stamps", "_year_mon", "_by_month", "_years",
-                 "_days")
+    __slots__ = ("sec", "gmtoff", "hours", "days", "stamps", "_year_mon", "_by_month",
+                 "_years")
 
     def __init__(self) -> None:
         self.sec: int | None = None
@@ -69,8 +69,6 @@ class ReceiveSecond:
         self._by_month: dict[tuple[int, int], dict[str, tuple[int, int] | None]] = {}
         # the year guessed for a stamp of each month, this receive month
         self._years: tuple[int, ...] = ()
-        # "Mmm dd" -> the Day, None when it changes its offset (or is no date)
-        self._days: dict[str, Day | None] = {}
         CACHE_RESETTERS.append(self.reset)
 
     def move(self, sec: int) -> None:
@@ -81,7 +79,6 @@ class ReceiveSecond:
         if (year, mon) != self._year_mon:
             self._year_mon = (year, mon)
             self._years = tuple(guess_year(m, sec) for m in range(12))
-            self._days = {}
             self.hours = {}
             self.days = {}
             stamps = self._by_month.get((year, mon))
@@ -97,7 +94,9 @@ class ReceiveSecond:
         if len(hours) >= _HOURS_KEPT:
             hours.clear()
         found: Hour = ()
-        day = self.day_of(text[:7])
+        day = self.days.get(text[:7])
+        if day is None:
+            day = self.day_of(text[:7])
         hour = HOUR_SECONDS.get(text[7:9])
         if day and hour is not None:
             found = (day[1] + hour, day[2], day)
@@ -110,13 +109,13 @@ class ReceiveSecond:
         if len(days) >= 4096:
             days.clear()
         found: Day = ()
-        if self.sec is not None:
-            day: Day | int | None = self._days.get(text[:6], 0)
-            if day == 0:
-                mon = MONTH_BY_LOWER.get(text[:3].lower(), -1)
-                day = self._day(text[:6], mon) if mon >= 0 else None
-            if type(day) is tuple:
-                found = day
+        mon = MONTH_BY_LOWER.get(text[:3].lower(), -1)
+        if self.sec is not None and mon >= 0:
+            year = self._years[mon]
+            mday = int(text[4:6])
+            day = uniform_day(year, mon, mday)
+            if day is not None:
+                found = (year, day[0], day[1], f"{MONTHS[mon]} {mday:2d} ", mon, mday)
         days[text] = found
         return found
 
@@ -154,21 +153,8 @@ class ReceiveSecond:
         stamps[stamp] = found
         return found
 
-    def _day(self, text: str, mon: int) -> Day | None:
-        """The Day of "Mmm dd" this receive month, or None when it changes its offset or
-        is no date."""
-        if len(self._days) >= 4096:
-            self._days.clear()
-        year = self._years[mon]
-        mday = int(text[4:6])
-        day = uniform_day(year, mon, mday)
-        found = self._days[text] = None if day is None else (
-            year, day[0], day[1], f"{MONTHS[mon]} {mday:2d} ", mon, mday)
-        return found
-
     def reset(self) -> None:
         self.sec = None
-        self._days = {}
         self.hours = {}
         self.days = {}
         self._year_mon = (0, -1)

@@ -116,7 +116,8 @@ _DIRECT_COMMON_PATTERN = COMMON.pattern.replace(
     "([A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:)([0-9][0-9]:[0-9][0-9])",
     "([A-Z][a-z][a-z] [ 0-9][0-9] )((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])", 1
 ) + "((?s:.*))"  # and the message, the rest (a group costs less than a slice after it)
-assert _DIRECT_COMMON_PATTERN.count("([A-Z][a-z][a-z] [ 0-9][0-9] )") == 1
+if _DIRECT_COMMON_PATTERN.count("([A-Z][a-z][a-z] [ 0-9][0-9] )") != 1:  # (not with -O)
+    raise ImportError("relay.parse.rfc3164.COMMON's stamp is not the one the direct way reads")
 DIRECT_COMMON = re.compile(_DIRECT_COMMON_PATTERN, COMMON.flags)
 
 
